@@ -1,0 +1,145 @@
+"""Train the CIFAR-10 source model (ResNet with BatchNorm) on CPU, resumably.
+
+Usage (from the repository root, in the background):
+  nohup /usr/bin/python3 models/train/train_cifar10.py --data ../shared/data/cifar10 \
+      --run models/train/runs/cifar10-resnet26 > /dev/null 2>&1 &
+
+Every epoch writes <run>/ckpt.pt atomically (model, optimiser, scheduler, epoch), so an
+interrupted run resumes where it stopped and loses at most one epoch. Progress goes to
+<run>/train.log. The number of torch threads is re-read from <run>/threads every 50 steps
+(default 2): write 1 there while other heavy work shares the two cores, because 2 threads
+on a busy machine run 5-40x slower.
+"""
+import argparse
+import math
+import os
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from cifar_data import load_cifar10
+from resnet_cifar import CifarResNet
+
+
+def parse_args():
+    p = argparse.ArgumentParser()
+    p.add_argument("--data", required=True)
+    p.add_argument("--run", required=True)
+    p.add_argument("--depth", type=int, default=26)
+    p.add_argument("--epochs", type=int, default=160)
+    p.add_argument("--batch", type=int, default=128)
+    p.add_argument("--lr", type=float, default=0.1)
+    p.add_argument("--wd", type=float, default=5e-4)
+    p.add_argument("--warmup", type=int, default=2, help="linear warm-up epochs")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--eval-every", type=int, default=5)
+    return p.parse_args()
+
+
+def augment(x, gen):
+    """Random crop with 4-pixel zero padding and random horizontal flip, on uint8 NCHW."""
+    n = x.shape[0]
+    padded = F.pad(x, (4, 4, 4, 4))
+    oy = torch.randint(0, 9, (n,), generator=gen)
+    ox = torch.randint(0, 9, (n,), generator=gen)
+    flip = torch.rand(n, generator=gen) < 0.5
+    out = torch.empty_like(x)
+    for i in range(n):
+        crop = padded[i, :, oy[i]:oy[i] + 32, ox[i]:ox[i] + 32]
+        out[i] = crop.flip(-1) if flip[i] else crop
+    return out
+
+
+def lr_at(step, total, warmup, base):
+    if step < warmup:
+        return base * (step + 1) / warmup
+    t = (step - warmup) / max(1, total - warmup)
+    return 0.5 * base * (1 + math.cos(math.pi * t))
+
+
+def evaluate(model, images, labels):
+    model.eval()
+    correct = 0
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        for i in range(0, len(images), 500):
+            x = (images[i:i + 500].float() / 255).contiguous(memory_format=torch.channels_last)
+            correct += (model(x).argmax(1) == labels[i:i + 500]).sum().item()
+    model.train()
+    return correct / len(images)
+
+
+def set_threads(run):
+    try:
+        with open(os.path.join(run, "threads")) as f:
+            n = int(f.read().strip())
+    except (OSError, ValueError):
+        n = 2
+    if torch.get_num_threads() != n:
+        torch.set_num_threads(n)
+
+
+def main():
+    args = parse_args()
+    os.makedirs(args.run, exist_ok=True)
+    log = open(os.path.join(args.run, "train.log"), "a", buffering=1)
+    torch.manual_seed(args.seed)
+    set_threads(args.run)
+
+    train_x, train_y = load_cifar10(args.data, "train")
+    test_x, test_y = load_cifar10(args.data, "test")
+    model = CifarResNet(args.depth).to(memory_format=torch.channels_last)
+    opt = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9, nesterov=True,
+                          weight_decay=args.wd)
+    steps_per_epoch = len(train_x) // args.batch  # drop the last partial batch
+    total = steps_per_epoch * args.epochs
+    start_epoch = 0
+    ckpt_path = os.path.join(args.run, "ckpt.pt")
+    if os.path.exists(ckpt_path):
+        ckpt = torch.load(ckpt_path)
+        model.load_state_dict(ckpt["model"])
+        opt.load_state_dict(ckpt["opt"])
+        start_epoch = ckpt["epoch"]
+        print(f"resumed from epoch {start_epoch}", file=log)
+    print(f"args {vars(args)}", file=log)
+
+    for epoch in range(start_epoch, args.epochs):
+        gen = torch.Generator().manual_seed(args.seed * 100003 + epoch)
+        order = torch.randperm(len(train_x), generator=gen)
+        t0, loss_sum, correct = time.time(), 0.0, 0
+        for s in range(steps_per_epoch):
+            if s % 50 == 0:
+                set_threads(args.run)
+            step = epoch * steps_per_epoch + s
+            for g in opt.param_groups:
+                g["lr"] = lr_at(step, total, args.warmup * steps_per_epoch, args.lr)
+            idx = order[s * args.batch:(s + 1) * args.batch]
+            x = (augment(train_x[idx], gen).float() / 255).contiguous(
+                memory_format=torch.channels_last)
+            y = train_y[idx]
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                out = model(x)
+            loss = F.cross_entropy(out.float(), y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            loss_sum += loss.item()
+            correct += (out.argmax(1) == y).sum().item()
+        msg = (f"epoch {epoch + 1}/{args.epochs} loss {loss_sum / steps_per_epoch:.4f} "
+               f"train_acc {correct / (steps_per_epoch * args.batch):.4f} "
+               f"lr {opt.param_groups[0]['lr']:.5f} time {time.time() - t0:.1f}s "
+               f"threads {torch.get_num_threads()}")
+        if (epoch + 1) % args.eval_every == 0 or epoch + 1 == args.epochs:
+            msg += f" test_acc {evaluate(model, test_x, test_y):.4f}"
+        print(msg, file=log)
+        tmp = ckpt_path + ".tmp"
+        torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "epoch": epoch + 1,
+                    "args": vars(args)}, tmp)
+        os.replace(tmp, ckpt_path)
+    torch.save(model.state_dict(), os.path.join(args.run, "final_state_dict.pt"))
+    print("done", file=log)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,117 @@
+/**
+ * Backend choice for tfjs: webgpu (hardware adapters), wasm (SIMD, threads when the page
+ * is cross-origin isolated), webgl, cpu. `auto` skips software WebGPU adapters
+ * (SwiftShader is ~100x slower than wasm on the same CPU, see docs/platform.md).
+ */
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-webgpu';
+import { setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+
+export type BackendName = 'webgpu' | 'wasm' | 'webgl' | 'cpu';
+export type BackendChoice = BackendName | 'auto';
+
+export interface AdapterInfo {
+  vendor: string;
+  architecture: string;
+  description: string;
+  isFallbackAdapter: boolean;
+}
+
+export interface BackendInfo {
+  /** The backend tfjs actually runs on (checked after initialisation). */
+  backend: BackendName;
+  requested: BackendChoice;
+  /** Present when a WebGPU adapter exists, whether or not it was chosen. */
+  adapter?: AdapterInfo;
+  /** wasm only: number of threads, 1 when not cross-origin isolated. */
+  wasmThreads?: number;
+  crossOriginIsolated: boolean;
+  /** Backends tried and why they were not used. */
+  skipped: { backend: BackendName; reason: string }[];
+}
+
+interface GpuLike {
+  requestAdapter(): Promise<{ info?: Partial<AdapterInfo>; isFallbackAdapter?: boolean } | null>;
+}
+
+async function probeAdapter(): Promise<AdapterInfo | undefined> {
+  const gpu = (globalThis.navigator as unknown as { gpu?: GpuLike } | undefined)?.gpu;
+  if (!gpu) return undefined;
+  const adapter = await gpu.requestAdapter();
+  if (!adapter) return undefined;
+  const info = adapter.info ?? {};
+  const description = info.description ?? '';
+  const isSoftware =
+    Boolean(info.isFallbackAdapter ?? adapter.isFallbackAdapter) || /swiftshader|llvmpipe|lavapipe/i.test(`${info.vendor} ${info.architecture} ${description}`);
+  return {
+    vendor: info.vendor ?? '',
+    architecture: info.architecture ?? '',
+    description,
+    isFallbackAdapter: isSoftware,
+  };
+}
+
+let wasmConfigured = false;
+
+/** Must run before the wasm backend initialises: tfjs ignores later thread-count changes. */
+function configureWasm(wasmPaths?: string | Record<string, string>): number {
+  const isolated = Boolean((globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated);
+  const cores = globalThis.navigator?.hardwareConcurrency ?? 1;
+  const threads = isolated ? Math.max(1, cores) : 1;
+  if (!wasmConfigured) {
+    if (wasmPaths) setWasmPaths(wasmPaths);
+    setThreadsCount(threads);
+    wasmConfigured = true;
+  }
+  return threads;
+}
+
+export interface InitOptions {
+  /** Where the tfjs wasm binaries are served (browser builds pass Vite asset URLs). */
+  wasmPaths?: string | Record<string, string>;
+}
+
+export async function initBackend(requested: BackendChoice = 'auto', opts: InitOptions = {}): Promise<BackendInfo> {
+  const skipped: BackendInfo['skipped'] = [];
+  const adapter = await probeAdapter();
+  const order: BackendName[] = requested === 'auto' ? ['webgpu', 'wasm', 'webgl', 'cpu'] : [requested];
+  let wasmThreads: number | undefined;
+  for (const name of order) {
+    if (name === 'webgpu') {
+      if (!adapter) {
+        skipped.push({ backend: name, reason: 'no WebGPU adapter (navigator.gpu missing or requestAdapter() returned null)' });
+        continue;
+      }
+      if (requested === 'auto' && adapter.isFallbackAdapter) {
+        skipped.push({ backend: name, reason: `software adapter (${adapter.vendor} ${adapter.description})`.trim() });
+        continue;
+      }
+    }
+    if (name === 'wasm') {
+      await import('@tensorflow/tfjs-backend-wasm');
+      wasmThreads = configureWasm(opts.wasmPaths);
+    }
+    let ok = false;
+    try {
+      ok = await tf.setBackend(name);
+      await tf.ready();
+    } catch (err) {
+      skipped.push({ backend: name, reason: err instanceof Error ? err.message : String(err) });
+      continue;
+    }
+    // tf.setBackend can return false and leave another backend active: trust getBackend().
+    if (ok && tf.getBackend() === name) {
+      return {
+        backend: name,
+        requested,
+        adapter,
+        wasmThreads: name === 'wasm' ? wasmThreads : undefined,
+        crossOriginIsolated: Boolean((globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated),
+        skipped,
+      };
+    }
+    skipped.push({ backend: name, reason: `tf.setBackend('${name}') failed; active backend is ${tf.getBackend()}` });
+  }
+  const reasons = skipped.map((s) => `${s.backend}: ${s.reason}`).join('; ');
+  throw new Error(`no usable tfjs backend for '${requested}' (${reasons})`);
+}
