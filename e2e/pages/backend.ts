@@ -8,7 +8,7 @@ export async function convOn(choice: BackendChoice) {
   const out = tf.tidy(() => {
     const x = tf.randomUniform([1, 6, 6, 2], 0, 1, 'float32', 7);
     const w = tf.randomUniform([3, 3, 2, 3], -1, 1, 'float32', 8);
-    return tf.conv2d(x, w, 1, 'same');
+    return tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, "same");
   });
   const values = Array.from(await out.data());
   out.dispose();
