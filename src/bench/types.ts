@@ -1,0 +1,124 @@
+/**
+ * The benchmark's configuration and results: what the CLI sends to the page and what it
+ * writes to results.json. Plain JSON (structured-cloneable) throughout.
+ */
+import type { BackendChoice, BackendInfo } from '../runtime/backend.ts';
+import type { Task } from '../model/types.ts';
+
+/** Protocol settings (../shared/docs/methods.md). */
+export const SETTINGS = ['continual', 'reset_each_shift', 'mixed_domains', 'correlated'] as const;
+export type Setting = (typeof SETTINGS)[number];
+
+export const DATASET_KINDS = ['cifar10c', 'cifar10c-npy', 'imagenet-c', 'mini-imagenet-c', 'camvid-c'] as const;
+export type DatasetKind = (typeof DATASET_KINDS)[number];
+
+export interface DatasetSpec {
+  kind: DatasetKind;
+  /** Where the page fetches it (a URL path served by the CLI's server). */
+  url: string;
+  /** What the user gave, for the record. */
+  source: string;
+  /** cifar10c: the file inside `url` with the clean test images (CIFAR-10 binary records). */
+  file?: string;
+}
+
+export interface ModelSpec {
+  name: string;
+  format: 'onnx' | 'tfjs-layers';
+  /** URL of the .onnx file or the TF.js model.json. */
+  url: string;
+  task: Task;
+  inputShape: [number, number, number];
+  numClasses: number;
+  /** Which per-dataset method defaults apply. */
+  methodDefaults: 'cifar10' | 'cifar100' | 'imagenet' | 'camvid';
+  /** The model card as loaded (status, epoch, accuracy...), recorded in the results. */
+  card?: Record<string, unknown>;
+}
+
+export interface BenchConfig {
+  model: ModelSpec;
+  /** Method names as the registry knows them. */
+  methods: string[];
+  settings: Setting[];
+  dataset: DatasetSpec;
+  /** Corruptions in stream order (continual order). */
+  corruptions: string[];
+  severities: number[];
+  /** Images per domain (corruption x severity). */
+  n: number;
+  batchSize: number;
+  seeds: number[];
+  backend: BackendChoice;
+  /** Hyper-parameter overrides per method name. */
+  overrides: Record<string, Record<string, unknown>>;
+  /** Also time forward passes of the same ONNX model in onnxruntime-web. */
+  ortBaseline: boolean;
+  /** Batches timed for the forward-only throughput figures. */
+  forwardBatches: number;
+}
+
+export interface RunKey {
+  method: string;
+  setting: Setting;
+  seed: number;
+}
+
+export interface DomainResult extends RunKey {
+  /** Position of the domain in the run's stream. */
+  domainIndex: number;
+  corruption: string;
+  severity: number;
+  /** Labelled (known-class) images scored. */
+  n: number;
+  errorPct: number;
+  outliers?: number;
+  auroc?: number;
+  hScore?: number;
+  /** Segmentation. */
+  mIoU?: number;
+  /** Adaptation throughput on this domain: images processed and step time. */
+  images: number;
+  ms: number;
+  imagesPerSec: number;
+  /** Error (classification) or pixel error (segmentation) of each batch, in stream order. */
+  batchErrorPct: number[];
+  /** Mean of each statistic the method reported per batch. */
+  stats: Record<string, number>;
+}
+
+export interface RunResult extends RunKey {
+  /** Wall time of the run's first step, including any one-off set-up inside it. */
+  timeToFirstBatchMs: number;
+  domains: DomainResult[];
+}
+
+export interface ForwardThroughput {
+  engine: 'webtta' | 'onnxruntime-web';
+  backend: string;
+  batchSize: number;
+  batches: number;
+  imagesPerSec: number;
+  /** First call (compilation / warm-up), excluded from imagesPerSec. */
+  firstBatchMs: number;
+}
+
+export interface Environment {
+  backend: BackendInfo;
+  userAgent: string;
+  browserVersion: string;
+  hardwareConcurrency: number;
+  machine: { platform: string; arch: string; cpus: number; cpuModel: string; memoryGiB: number; node: string; hostname?: string };
+  gitCommit?: string;
+}
+
+export interface BenchResults {
+  schema: 'webtta-bench/1';
+  config: BenchConfig;
+  model: { name: string; hash: string; card?: Record<string, unknown> };
+  environment: Environment;
+  startedAt: string;
+  finishedAt: string;
+  runs: RunResult[];
+  forward: ForwardThroughput[];
+}

@@ -1,0 +1,3 @@
+export { renderMarkdown } from './markdown.ts';
+export { renderHtml } from './html.ts';
+export { buildTables, throughputRows, primaryMetric } from './summary.ts';
