@@ -77,7 +77,7 @@ test('trainer steps raise p(label), lower p(rejected class), keep tensors and ru
   const trainer = new FeedbackTrainer(model, { optimizer: { kind: 'adam', lr: 0.05 } });
   const imgs = randomImages(3, 8, 11);
   const context = randomImages(4, 8, 12);
-  const flat = imgs.dataSync();
+  const flat = imgs.dataSync() as Float32Array;
   const size = 8 * 8 * 3;
   const probsOf = () =>
     tf.tidy(() => {
