@@ -1,0 +1,42 @@
+/**
+ * Sharpness-aware minimisation (Foret et al.; the implementation SAR and STAMP use):
+ * grads g at w; e = rho * g / (||g||_2 + 1e-12) over all parameters together; loss at w + e
+ * gives g'; w is put back bit-exactly and the base optimiser steps with g'.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { Optimizer } from './optim.ts';
+import { cloneValues, disposeAll, lossAndGrads } from './tensors.ts';
+
+export interface SamResult {
+  /** Loss at w (first pass) and at w + e (second pass). */
+  firstLoss: number;
+  secondLoss: number;
+}
+
+/** Global L2 norm of a list of tensors, as torch.norm(torch.stack([g.norm() for g in grads])). */
+export function globalNorm(ts: readonly tf.Tensor[]): tf.Scalar {
+  return tf.tidy(() => tf.sqrt(tf.addN(ts.map((t) => tf.sum(tf.square(t))))) as tf.Scalar);
+}
+
+/**
+ * One SAM update. `secondLoss` may differ from `firstLoss` (SAR filters the second pass with
+ * the first pass's sample selection); both are evaluated with gradients w.r.t. optimizer.vars.
+ */
+export function samStep(optimizer: Optimizer, rho: number, firstLoss: () => tf.Scalar, secondLoss: () => tf.Scalar = firstLoss): SamResult {
+  const vars = optimizer.vars;
+  const first = lossAndGrads(vars, firstLoss);
+  const old = cloneValues(vars);
+  tf.tidy(() => {
+    const scale = tf.div(rho, tf.add(globalNorm(first.grads), 1e-12));
+    vars.forEach((v, i) => v.assign(tf.add(v, tf.mul(first.grads[i]!, scale))));
+  });
+  const firstValue = first.loss.dataSync()[0]!;
+  disposeAll([first.loss, ...first.grads]);
+  const second = lossAndGrads(vars, secondLoss);
+  vars.forEach((v, i) => v.assign(old[i]!));
+  disposeAll(old);
+  optimizer.step(second.grads);
+  const secondValue = second.loss.dataSync()[0]!;
+  disposeAll([second.loss, ...second.grads]);
+  return { firstLoss: firstValue, secondLoss: secondValue };
+}

@@ -1,0 +1,35 @@
+/** Mean-teacher pieces: EMA of parameters and stochastic restore to the source weights. */
+import * as tf from '@tensorflow/tfjs';
+import type { Rng } from '../../util/rng.ts';
+
+/** teacher <- momentum * teacher + (1 - momentum) * student (CoTTA alpha 0.999; RoTTA 1 - nu). */
+export function emaUpdate(teacher: readonly tf.Variable[], student: readonly tf.Variable[], momentum: number): void {
+  if (teacher.length !== student.length) throw new Error(`emaUpdate: ${teacher.length} teacher vs ${student.length} student variables`);
+  tf.tidy(() => {
+    teacher.forEach((t, i) => {
+      const s = student[i]!;
+      if (!tf.util.arraysEqual(t.shape, s.shape)) throw new Error(`emaUpdate: shape [${t.shape}] of '${t.name}' vs [${s.shape}] of '${s.name}'`);
+      t.assign(tf.add(tf.mul(t, momentum), tf.mul(s, 1 - momentum)));
+    });
+  });
+}
+
+/**
+ * Each element goes back to its source value with probability p (CoTTA), masks drawn from
+ * tfjs's seeded uniform generator with seeds from `rng`. Returns how many elements were reset
+ * when `count` is set (a device read; off in the hot path).
+ */
+export function stochasticRestore(vars: readonly tf.Variable[], sources: readonly tf.Tensor[], p: number, rng: Rng, count = false): number {
+  if (vars.length !== sources.length) throw new Error(`stochasticRestore: ${vars.length} variables vs ${sources.length} source tensors`);
+  let restored = 0;
+  tf.tidy(() => {
+    const counts: tf.Scalar[] = [];
+    vars.forEach((v, i) => {
+      const mask = tf.less(tf.randomUniform(v.shape, 0, 1, 'float32', rng.seedForTf()), p);
+      v.assign(tf.where(mask, sources[i]!, v));
+      if (count) counts.push(tf.sum(tf.cast(mask, 'int32')));
+    });
+    if (count && counts.length) restored = tf.addN(counts).dataSync()[0]!;
+  });
+  return restored;
+}

@@ -1,0 +1,19 @@
+/** Node test setup: tfjs on the cpu backend (float32, deterministic), warnings silenced. */
+import * as tf from '@tensorflow/tfjs';
+
+export async function useCpuBackend(): Promise<void> {
+  tf.env().set('IS_TEST', true);
+  await tf.setBackend('cpu');
+  await tf.ready();
+}
+
+export function values(t: tf.Tensor): number[] {
+  return Array.from(t.dataSync());
+}
+
+export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`maxAbsDiff: lengths ${a.length} vs ${b.length}`);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+}
