@@ -1,0 +1,105 @@
+/**
+ * Clean accuracy of a source model on labelled uint8 images, the way its card measures it:
+ * pixels / 255 (the model applies its own scaling), bilinear resize to the model input when
+ * the images differ in size (tf.image.resizeBilinear defaults), argmax / top-k of the logits.
+ * Shared by scripts/eval-models.ts (Node) and the browser model test so both count alike.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { SegmentationTally, type SegmentationSummary } from '../metrics/index.ts';
+
+export interface LabelledImages {
+  readonly n: number;
+  readonly height: number;
+  readonly width: number;
+  /** n * height * width * 3 bytes, NHWC RGB. */
+  readonly data: Uint8Array;
+  /** Classification: n class indices. Segmentation: n * height * width pixel labels. */
+  readonly labels: ArrayLike<number>;
+}
+
+/** Logits of a batch of [0,1] RGB NHWC images. */
+export type Forward = (images: tf.Tensor4D) => tf.Tensor;
+
+function batchTensor(set: LabelledImages, start: number, end: number, size: readonly [number, number]): tf.Tensor4D {
+  const px = set.height * set.width * 3;
+  return tf.tidy(() => {
+    const x = tf.tensor4d(set.data.subarray(start * px, end * px), [end - start, set.height, set.width, 3], 'int32')
+      .toFloat()
+      .div(255) as tf.Tensor4D;
+    return size[0] === set.height && size[1] === set.width ? x : tf.image.resizeBilinear(x, [size[0], size[1]]);
+  });
+}
+
+function checkSet(set: LabelledImages, labelsPerImage: number): void {
+  if (set.data.length !== set.n * set.height * set.width * 3) {
+    throw new Error(`images: ${set.data.length} bytes, ${set.n} RGB images of ${set.height}x${set.width} need ${set.n * set.height * set.width * 3}`);
+  }
+  if (set.labels.length !== set.n * labelsPerImage) {
+    throw new Error(`labels: ${set.labels.length} values, ${set.n} images need ${set.n * labelsPerImage}`);
+  }
+}
+
+export interface TopKCounts {
+  readonly count: number;
+  readonly top1: number;
+  readonly top5: number;
+  /** Top-1 prediction per image (for diagnosing differences between runtimes). */
+  readonly predictions: number[];
+}
+
+export async function evalClassifier(
+  forward: Forward,
+  set: LabelledImages,
+  inputSize: readonly [number, number],
+  batch = 50,
+): Promise<TopKCounts> {
+  checkSet(set, 1);
+  let top1 = 0;
+  let top5 = 0;
+  const predictions: number[] = [];
+  for (let start = 0; start < set.n; start += batch) {
+    const end = Math.min(set.n, start + batch);
+    const top = tf.tidy(() => {
+      const logits = forward(batchTensor(set, start, end, inputSize));
+      if (logits.rank !== 2 || logits.shape[0] !== end - start) {
+        throw new Error(`classifier logits have shape [${logits.shape}], expected [${end - start}, classes]`);
+      }
+      return tf.topk(logits, Math.min(5, logits.shape[1]!)).indices;
+    });
+    const rows = (await top.array()) as number[][];
+    top.dispose();
+    rows.forEach((row, i) => {
+      const label = set.labels[start + i]!;
+      predictions.push(row[0]!);
+      if (row[0] === label) top1++;
+      if (row.includes(label)) top5++;
+    });
+  }
+  return { count: set.n, top1, top5, predictions };
+}
+
+/** Segmentation logits are NHWC [N, H, W, classes] at the label resolution. */
+export async function evalSegmenter(
+  forward: Forward,
+  set: LabelledImages,
+  numClasses: number,
+  ignoreIndex: number,
+  batch = 8,
+): Promise<SegmentationSummary> {
+  checkSet(set, set.height * set.width);
+  const tally = new SegmentationTally(numClasses, ignoreIndex);
+  const px = set.height * set.width;
+  for (let start = 0; start < set.n; start += batch) {
+    const end = Math.min(set.n, start + batch);
+    const pred = tf.tidy(() => {
+      const logits = forward(batchTensor(set, start, end, [set.height, set.width]));
+      const want = [end - start, set.height, set.width, numClasses];
+      if (logits.shape.join() !== want.join()) throw new Error(`segmenter logits have shape [${logits.shape}], expected [${want}]`);
+      return logits.argMax(-1);
+    });
+    const values = await pred.data();
+    pred.dispose();
+    tally.add(values, Array.prototype.slice.call(set.labels, start * px, end * px) as number[]);
+  }
+  return tally.summary();
+}
