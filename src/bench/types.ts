@@ -44,6 +44,8 @@ export interface BenchConfig {
   dataset: DatasetSpec;
   /** Corruptions in stream order (continual order). */
   corruptions: string[];
+  /** 'given' keeps the order of `corruptions`; 'shuffled' draws one order per seed. */
+  order: 'given' | 'shuffled';
   severities: number[];
   /** Images per domain (corruption x severity). */
   n: number;

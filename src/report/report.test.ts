@@ -21,6 +21,7 @@ function fixture(): BenchResults {
       settings: ['continual'],
       dataset: { kind: 'cifar10c', url: '/d', source: 'samples' },
       corruptions: ['gaussian_noise', 'fog'],
+      order: 'given',
       severities: [5],
       n: 10,
       batchSize: 5,

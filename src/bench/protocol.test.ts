@@ -1,0 +1,119 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { domainId, domainOrder, planRuns, runProtocol, type Adapter, type BenchEvent, type DataSource } from './protocol.ts';
+import type { BenchConfig } from './types.ts';
+
+function config(over: Partial<BenchConfig> = {}): BenchConfig {
+  return {
+    model: { name: 'm', format: 'onnx', url: '/m', task: 'classification', inputShape: [1, 1, 3], numClasses: 3, methodDefaults: 'cifar10' },
+    methods: ['a'],
+    settings: ['continual'],
+    dataset: { kind: 'cifar10c', url: '/d', source: 'd' },
+    corruptions: ['fog', 'snow'],
+    order: 'given',
+    severities: [5],
+    n: 5,
+    batchSize: 2,
+    seeds: [1],
+    backend: 'cpu',
+    overrides: {},
+    ortBaseline: false,
+    forwardBatches: 1,
+    ...over,
+  };
+}
+
+/** Image i of every domain is one pixel whose red value is i; its label is i % 3. */
+const data: DataSource = {
+  async open() {
+    return {
+      n: 6,
+      async batch(indices) {
+        const px = new Uint8Array(indices.length * 3);
+        indices.forEach((i, k) => (px[3 * k] = i));
+        return { images: { data: px, shape: [indices.length, 1, 1, 3] }, labels: indices.map((i) => i % 3) };
+      },
+    };
+  },
+};
+
+/** Predicts the label right on 'fog' and always 0 on 'snow'; counts resets and steps. */
+function fakeAdapter(log: string[]): Adapter {
+  let steps = 0;
+  return {
+    async reset() {
+      log.push(`reset@${steps}`);
+    },
+    async step(images) {
+      steps++;
+      const n = images.shape[0];
+      const reds = Array.from({ length: n }, (_, k) => images.data[3 * k]!);
+      // The stream's domain is visible only through the order: fog's 3 batches come first.
+      const onFog = steps <= 3 || (steps > 6 && steps <= 9);
+      return { labels: reds.map((r) => (onFog ? r % 3 : 0)), stats: { loss: steps } };
+    },
+  };
+}
+
+test('continual: one reset per run, error per domain and per batch, events in order', async () => {
+  const events: BenchEvent[] = [];
+  const log: string[] = [];
+  await runProtocol(config(), { data, createAdapter: async () => fakeAdapter(log), emit: (e) => events.push(e) });
+  assert.deepEqual(log, ['reset@0']);
+  const domains = events.filter((e) => e.type === 'domain').map((e) => e.result);
+  assert.equal(domains.length, 2);
+  // fog: all right. snow: labels 0,1,2,0,1 predicted 0 -> 3 of 5 wrong.
+  assert.equal(domains[0]!.errorPct, 0);
+  assert.equal(domains[1]!.errorPct, 60);
+  // snow batches: [0,1] -> 50%, [2,3] -> 50%, [4] -> 100%.
+  assert.deepEqual(domains[1]!.batchErrorPct, [50, 50, 100]);
+  assert.deepEqual(domains[1]!.stats, { loss: (4 + 5 + 6) / 3 });
+  assert.equal(domains[1]!.images, 5);
+  const plan = events[0]!;
+  assert.deepEqual(plan, { type: 'plan', runs: 1, totalImages: 10, skippedImages: 0 });
+  assert.equal(events.filter((e) => e.type === 'progress').length, 6);
+  const run = events.at(-1)!;
+  assert.equal(run.type, 'run');
+  if (run.type === 'run') {
+    assert.equal(run.result.domains.length, 2);
+    assert.ok(run.result.timeToFirstBatchMs >= 0);
+  }
+});
+
+test('reset_each_shift resets at every domain; resuming skips finished domains', async () => {
+  const log: string[] = [];
+  const events: BenchEvent[] = [];
+  const cfg = config({ settings: ['reset_each_shift'] });
+  await runProtocol(cfg, { data, createAdapter: async () => fakeAdapter(log), emit: (e) => events.push(e) });
+  assert.deepEqual(log, ['reset@0', 'reset@3']);
+  const key = { method: 'a', setting: 'reset_each_shift' as const, seed: 1 };
+  const resumed: BenchEvent[] = [];
+  await runProtocol(cfg, { data, createAdapter: async () => fakeAdapter([]), emit: (e) => resumed.push(e), done: new Set([domainId(key, 0)]) });
+  assert.deepEqual(resumed[0], { type: 'plan', runs: 1, totalImages: 5, skippedImages: 5 });
+  assert.deepEqual(resumed.filter((e) => e.type === 'domain').map((e) => e.result.corruption), ['snow']);
+});
+
+test('a partly finished continual run is redone from its start; a finished one is skipped', () => {
+  const cfg = config({ methods: ['a', 'b'] });
+  const done = new Set([domainId({ method: 'a', setting: 'continual', seed: 1 }, 0), domainId({ method: 'b', setting: 'continual', seed: 1 }, 0), domainId({ method: 'b', setting: 'continual', seed: 1 }, 1)]);
+  const runs = planRuns(cfg, done);
+  assert.deepEqual(runs.map((r) => [r.method, r.todo]), [['a', [0, 1]], ['b', []]]);
+  assert.throws(() => planRuns(config({ settings: ['mixed_domains'] })), /'mixed_domains' is not supported/);
+});
+
+test('domain order: severity-major, optionally shuffled per seed', () => {
+  const cfg = { corruptions: ['a', 'b', 'c', 'd', 'e'], severities: [3, 5], order: 'given' as const };
+  assert.deepEqual(domainOrder(cfg, 1).map((d) => `${d.corruption}${d.severity}`), ['a3', 'b3', 'c3', 'd3', 'e3', 'a5', 'b5', 'c5', 'd5', 'e5']);
+  const s1 = domainOrder({ ...cfg, order: 'shuffled' }, 1).map((d) => d.corruption);
+  assert.deepEqual(domainOrder({ ...cfg, order: 'shuffled' }, 1).map((d) => d.corruption), s1, 'same seed, same order');
+  assert.deepEqual([...s1.slice(0, 5)].sort(), ['a', 'b', 'c', 'd', 'e']);
+  const orders = new Set([1, 2, 3, 4, 5].map((seed) => domainOrder({ ...cfg, order: 'shuffled' }, seed).map((d) => d.corruption).join('')));
+  assert.ok(orders.size > 1, 'different seeds give different orders');
+});
+
+test('too few images in a domain is a clear error', async () => {
+  await assert.rejects(
+    runProtocol(config({ n: 10 }), { data, createAdapter: async () => fakeAdapter([]), emit: () => {} }),
+    /fog severity 5: 6 images available, --n asks for 10/,
+  );
+});
