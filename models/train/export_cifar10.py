@@ -1,0 +1,121 @@
+"""Export the CIFAR-10 ResNet-26 (train_cifar10.py) as ONNX + state_dict, reference logits
+and the model card models/cifar10-resnet26.json, with clean accuracy measured on the full
+10,000-image test set and on the shipped 1,000-image sample.
+
+Usage (from the repository root; re-run after training finishes for the final model):
+  /usr/bin/python3 models/train/export_cifar10.py --data ../shared/data \
+      --run models/train/runs/cifar10-resnet26
+
+Takes <run>/final_state_dict.pt when training is complete, else <run>/ckpt.pt (key 'model')
+and marks the card "interim" with the epoch it came from.
+"""
+import argparse
+import os
+
+import torch
+
+from cifar_data import load_cifar10, read_batches
+from export_common import MODELS_DIR, export_onnx, file_entry, write_card, write_reference
+from resnet_cifar import CIFAR10_MEAN, CIFAR10_STD, CifarResNet
+
+NAME = "cifar10-resnet26"
+SAMPLE = "public/samples/cifar10/test_canonical_0-999.bin"
+ALLOWED_OPS = {"Sub", "Div", "Conv", "BatchNormalization", "Relu", "Add", "GlobalAveragePool",
+               "Flatten", "Gemm"}
+
+
+def load_weights(run, epochs_total):
+    final = os.path.join(run, "final_state_dict.pt")
+    if os.path.exists(final):
+        return torch.load(final), epochs_total, "final"
+    ckpt = torch.load(os.path.join(run, "ckpt.pt"))
+    return ckpt["model"], ckpt["epoch"], "interim"
+
+
+def accuracy(model, images, labels):
+    correct = 0
+    with torch.no_grad():
+        for i in range(0, len(images), 500):
+            correct += (model(images[i:i + 500].float() / 255).argmax(1) == labels[i:i + 500]).sum().item()
+    return correct
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--data", required=True, help="the shared data folder (holds cifar10/)")
+    p.add_argument("--run", required=True)
+    p.add_argument("--epochs", type=int, default=160, help="the training run's epoch budget")
+    args = p.parse_args()
+    torch.set_num_threads(1)
+
+    state, epoch, status = load_weights(args.run, args.epochs)
+    model = CifarResNet(26)
+    model.load_state_dict(state)
+    model.eval()
+
+    onnx_rel, pt_rel = f"{NAME}.onnx", f"{NAME}.pt"
+    ops, n_bn = export_onnx(model, torch.zeros(1, 3, 32, 32), os.path.join(MODELS_DIR, onnx_rel),
+                            ALLOWED_OPS)
+    torch.save(model.state_dict(), os.path.join(MODELS_DIR, pt_rel))
+
+    sample_x, sample_y = read_batches([os.path.join(MODELS_DIR, "..", SAMPLE)])
+    ref_x = sample_x[:4]
+    with torch.no_grad():
+        ref_logits = model(ref_x.float() / 255)
+    os.makedirs(os.path.join(MODELS_DIR, "reference"), exist_ok=True)
+    ref_rel = f"reference/{NAME}.json"
+    write_reference(os.path.join(MODELS_DIR, ref_rel), onnx_rel, ref_x, ref_logits)
+
+    test_x, test_y = load_cifar10(os.path.join(args.data, "cifar10"), "test")
+    full_correct = accuracy(model, test_x, test_y)
+    sample_correct = accuracy(model, sample_x, sample_y)
+    print(f"{NAME} epoch {epoch} ({status}): test {full_correct}/10000, sample {sample_correct}/1000")
+
+    with open(os.path.join(args.data, "cifar10", "batches.meta.txt")) as f:
+        class_names = [line.strip() for line in f if line.strip()]
+    write_card(NAME, {
+        "status": status,
+        "epoch": epoch,
+        "task": "classification",
+        "architecture": ("ResNet-26 for CIFAR (He et al. 2016, sec. 4.2: 3 stages x 4 basic blocks, "
+                         "widths 16/32/64) with BatchNorm and 1x1-conv projection shortcuts; "
+                         "CIFAR-10 mean/std normalisation is the first op of the graph"),
+        "params": sum(p.numel() for p in model.parameters()),
+        "batchNormLayers": n_bn,
+        "format": "onnx",
+        "onnx": {"opset": 13, "ops": ops, "input": "input", "output": "logits",
+                 "inputLayout": "NCHW", "dynamicBatch": True},
+        "input": {"height": 32, "width": 32, "channels": 3, "channelOrder": "RGB", "range": [0, 1],
+                  "mean": None, "std": None,
+                  "note": (f"pixels / 255; the graph itself applies mean {list(CIFAR10_MEAN)} and "
+                           f"std {list(CIFAR10_STD)}, so callers pass [0,1] RGB")},
+        "output": {"kind": "logits", "classes": len(class_names)},
+        "classNames": class_names,
+        "files": [file_entry(onnx_rel, "model"), file_entry(pt_rel, "pytorch-state-dict"),
+                  file_entry(ref_rel, "reference")],
+        "accuracy": [
+            {"data": "shared/data/cifar10/test_batch.bin (10,000 test images, JPEG-q75-decoded copies)",
+             "sample": "cifar10-test-full", "metric": "top1", "correct": full_correct, "count": len(test_y),
+             "value": full_correct / len(test_y)},
+            {"data": f"{SAMPLE} (official test images 0-999, lossless)",
+             "sample": "cifar10-sample", "metric": "top1", "correct": sample_correct, "count": len(sample_y),
+             "value": sample_correct / len(sample_y)},
+        ],
+        "training": {
+            "script": "models/train/train_cifar10.py",
+            "data": "shared/data/cifar10 data_batch_1..5 (50,000 images, JPEG-q75-decoded copies)",
+            "recipe": ("SGD momentum 0.9 Nesterov, lr 0.1, batch 128, weight decay 5e-4, 2 warm-up "
+                       "epochs then cosine to 0 over 160 epochs; random crop (4-px zero pad) + "
+                       "horizontal flip; bf16 autocast, channels-last; seed 0"),
+            "epochsPlanned": args.epochs,
+            "command": ("/usr/bin/python3 models/train/train_cifar10.py --data ../shared/data/cifar10 "
+                        "--run models/train/runs/cifar10-resnet26"),
+        },
+        "export": {"script": "models/train/export_cifar10.py",
+                   "command": ("/usr/bin/python3 models/train/export_cifar10.py --data ../shared/data "
+                               "--run models/train/runs/cifar10-resnet26")},
+    })
+
+
+if __name__ == "__main__":
+    main()

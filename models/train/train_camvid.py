@@ -1,0 +1,166 @@
+"""Train the CamVid source segmenter (small U-Net with BatchNorm) on CPU, resumably.
+
+Usage (from the repository root, in the background, one torch thread):
+  nohup /usr/bin/python3 models/train/train_camvid.py --data ../shared/data/camvid \
+      --run models/train/runs/camvid-unet --epochs 120 > /dev/null 2>&1 &
+
+Trains on `train` (367 frames), selects on `val` mIoU (evaluated every --eval-every epochs;
+the best weights go to <run>/best_state_dict.pt). Every epoch writes <run>/ckpt.pt
+atomically, so an interrupted run resumes where it stopped. The test split is not touched
+here (export_camvid.py measures it). Log: <run>/train.log.
+"""
+import argparse
+import math
+import os
+import time
+
+import torch
+import torch.nn.functional as F
+
+from camvid_data import IGNORE_INDEX, NUM_CLASSES, confusion, load_camvid, miou
+from camvid_net import CamVidUNet
+
+
+def parse_args():
+    p = argparse.ArgumentParser()
+    p.add_argument("--data", required=True)
+    p.add_argument("--run", required=True)
+    p.add_argument("--epochs", type=int, default=120)
+    p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--wd", type=float, default=1e-4)
+    p.add_argument("--warmup", type=int, default=2, help="linear warm-up epochs")
+    p.add_argument("--min-scale", type=float, default=0.75)
+    p.add_argument("--max-scale", type=float, default=1.75)
+    p.add_argument("--weight-c", type=float, default=1.10,
+                   help="class weight 1/ln(c + p_class) (ENet uses 1.02; larger is milder)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--eval-every", type=int, default=4)
+    p.add_argument("--threads", type=int, default=1)
+    return p.parse_args()
+
+
+def class_weights(labels, c):
+    counts = torch.bincount(labels[labels != IGNORE_INDEX].flatten(), minlength=NUM_CLASSES).double()
+    w = 1.0 / torch.log(c + counts / counts.sum())
+    return (w / w.mean()).float()
+
+
+def augment(images, labels, gen, min_scale, max_scale):
+    """Per sample: random scale (bilinear image / nearest label), random crop back to the
+    input size (padding with black / ignore when scaled down), random horizontal flip,
+    mild brightness/contrast jitter. uint8 in, float [0,1] image + int64 label out."""
+    n, _, h, w = images.shape
+    out_x = torch.zeros(n, 3, h, w)
+    out_y = torch.full((n, h, w), IGNORE_INDEX, dtype=torch.long)
+    for i in range(n):
+        s = min_scale + (max_scale - min_scale) * torch.rand(1, generator=gen).item()
+        sh, sw = max(8, round(h * s)), max(8, round(w * s))
+        x = F.interpolate(images[i:i + 1].float() / 255, size=(sh, sw), mode="bilinear",
+                          align_corners=False)[0]
+        y = F.interpolate(labels[i:i + 1, None].float(), size=(sh, sw), mode="nearest")[0, 0].long()
+        # Crop window in scaled coordinates (may exceed the image when sh < h: padded).
+        oy = torch.randint(0, abs(sh - h) + 1, (1,), generator=gen).item()
+        ox = torch.randint(0, abs(sw - w) + 1, (1,), generator=gen).item()
+        if sh >= h:
+            x, y, dy = x[:, oy:oy + h], y[oy:oy + h], 0
+        else:
+            dy = oy
+        if sw >= w:
+            x, y, dx = x[:, :, ox:ox + w], y[:, ox:ox + w], 0
+        else:
+            dx = ox
+        out_x[i, :, dy:dy + x.shape[1], dx:dx + x.shape[2]] = x
+        out_y[i, dy:dy + y.shape[0], dx:dx + y.shape[1]] = y
+        if torch.rand(1, generator=gen).item() < 0.5:
+            out_x[i] = out_x[i].flip(-1)
+            out_y[i] = out_y[i].flip(-1)
+        b = 0.2 * (torch.rand(1, generator=gen).item() - 0.5)
+        c = 1 + 0.3 * (torch.rand(1, generator=gen).item() - 0.5)
+        m = out_x[i].mean()
+        out_x[i] = ((out_x[i] - m) * c + m + b).clamp(0, 1)
+    return out_x, out_y
+
+
+def lr_at(step, total, warmup, base):
+    if step < warmup:
+        return base * (step + 1) / warmup
+    t = (step - warmup) / max(1, total - warmup)
+    return 0.5 * base * (1 + math.cos(math.pi * t))
+
+
+def evaluate(model, images, labels):
+    model.eval()
+    conf = torch.zeros(NUM_CLASSES, NUM_CLASSES, dtype=torch.long)
+    with torch.no_grad():
+        for i in range(0, len(images), 16):
+            x = (images[i:i + 16].float() / 255).contiguous(memory_format=torch.channels_last)
+            conf += confusion(model(x).argmax(1), labels[i:i + 16])
+    model.train()
+    return miou(conf)
+
+
+def main():
+    args = parse_args()
+    os.makedirs(args.run, exist_ok=True)
+    log = open(os.path.join(args.run, "train.log"), "a", buffering=1)
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(args.threads)
+
+    train_x, train_y, _ = load_camvid(args.data, "train")
+    val_x, val_y, _ = load_camvid(args.data, "val")
+    weights = class_weights(train_y, args.weight_c)
+    model = CamVidUNet().to(memory_format=torch.channels_last)
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.wd)
+    steps_per_epoch = len(train_x) // args.batch  # drop the last partial batch
+    total = steps_per_epoch * args.epochs
+    start_epoch, best = 0, -1.0
+    ckpt_path = os.path.join(args.run, "ckpt.pt")
+    if os.path.exists(ckpt_path):
+        ckpt = torch.load(ckpt_path)
+        model.load_state_dict(ckpt["model"])
+        opt.load_state_dict(ckpt["opt"])
+        start_epoch, best = ckpt["epoch"], ckpt["best_val_miou"]
+        print(f"resumed from epoch {start_epoch}", file=log)
+    print(f"args {vars(args)}", file=log)
+    print(f"class weights {[round(v, 3) for v in weights.tolist()]}", file=log)
+
+    for epoch in range(start_epoch, args.epochs):
+        gen = torch.Generator().manual_seed(args.seed * 100003 + epoch)
+        order = torch.randperm(len(train_x), generator=gen)
+        t0, loss_sum = time.time(), 0.0
+        for s in range(steps_per_epoch):
+            step = epoch * steps_per_epoch + s
+            for g in opt.param_groups:
+                g["lr"] = lr_at(step, total, args.warmup * steps_per_epoch, args.lr)
+            idx = order[s * args.batch:(s + 1) * args.batch]
+            x, y = augment(train_x[idx], train_y[idx], gen, args.min_scale, args.max_scale)
+            x = x.contiguous(memory_format=torch.channels_last)
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                out = model(x)
+            loss = F.cross_entropy(out.float(), y, weight=weights, ignore_index=IGNORE_INDEX)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            loss_sum += loss.item()
+        msg = (f"epoch {epoch + 1}/{args.epochs} loss {loss_sum / steps_per_epoch:.4f} "
+               f"lr {opt.param_groups[0]['lr']:.6f} time {time.time() - t0:.1f}s")
+        if (epoch + 1) % args.eval_every == 0 or epoch + 1 == args.epochs:
+            val_miou, _, val_acc = evaluate(model, val_x, val_y)
+            msg += f" val_miou {val_miou:.4f} val_pixacc {val_acc:.4f}"
+            if val_miou > best:
+                best = val_miou
+                torch.save({"model": model.state_dict(), "epoch": epoch + 1, "val_miou": val_miou},
+                           os.path.join(args.run, "best.pt"))
+                msg += " (best)"
+        print(msg, file=log)
+        tmp = ckpt_path + ".tmp"
+        torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "epoch": epoch + 1,
+                    "best_val_miou": best, "args": vars(args)}, tmp)
+        os.replace(tmp, ckpt_path)
+    torch.save(model.state_dict(), os.path.join(args.run, "final_state_dict.pt"))
+    print("done", file=log)
+
+
+if __name__ == "__main__":
+    main()
