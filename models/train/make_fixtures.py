@@ -131,6 +131,24 @@ class OpsNet(nn.Module):
         return self.fc(t)
 
 
+class SmoothNet(nn.Module):
+    """Conv-BN with smooth activations only: central finite differences converge on it
+    (ReLU kinks make them noisy), so gradient tests use this one."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 4, 3, 1, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(4)
+        self.conv2 = nn.Conv2d(4, 6, 3, 2, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(6)
+        self.fc = nn.Linear(6, 3)
+
+    def forward(self, x):
+        x = torch.tanh(self.bn1(self.conv1(x)))
+        x = torch.sigmoid(self.bn2(self.conv2(x)))
+        return self.fc(F.adaptive_avg_pool2d(x, 1).flatten(1))
+
+
 def auto_pad_model(gen):
     """Hand-built graph (PyTorch never emits auto_pad): Conv SAME_UPPER stride 2,
     SAME_LOWER stride 1, then Flatten + Gemm. Reference computed with explicit pads."""
@@ -187,6 +205,11 @@ def main():
         export(f"ops-opset{opset}", ops, x, opset)
 
     auto_pad_model(gen)
+
+    smooth = SmoothNet()
+    randomise_norms(smooth, gen)
+    smooth.fc.weight.data.mul_(10)
+    export("smooth-tiny", smooth, torch.rand(3, 3, 8, 8, generator=gen), 13)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { SegmentationTally, type SegmentationSummary } from '../metrics/index.ts';
+import type { ImageDecoder } from '../data/decode.ts';
 
 export interface LabelledImages {
   readonly n: number;
@@ -102,4 +103,57 @@ export async function evalSegmenter(
     tally.add(values, Array.prototype.slice.call(set.labels, start * px, end * px) as number[]);
   }
   return tally.summary();
+}
+
+/** Reads a file by a path relative to some root (fs in Node, fetch in a page). */
+export type FileReader = (path: string) => Promise<Uint8Array>;
+
+function stack(images: { height: number; width: number; data: Uint8Array }[], what: string): { height: number; width: number; data: Uint8Array } {
+  const first = images[0];
+  if (!first) throw new Error(`${what}: no images`);
+  const px = first.height * first.width * 3;
+  const data = new Uint8Array(images.length * px);
+  images.forEach((img, i) => {
+    if (img.height !== first.height || img.width !== first.width) {
+      throw new Error(`${what}: image ${i} is ${img.height}x${img.width}, image 0 is ${first.height}x${first.width}`);
+    }
+    data.set(img.data, i * px);
+  });
+  return { height: first.height, width: first.width, data };
+}
+
+/**
+ * CamVid frames `<dir>/images/<name>` with label maps `<dir>/labels/<name>` (8-bit class
+ * index PNGs; the decoder replicates grey to RGB, so channel 0 is the label).
+ */
+export async function loadCamvidFrames(read: FileReader, dir: string, names: readonly string[], decode: ImageDecoder): Promise<LabelledImages> {
+  const images = [];
+  const labelMaps = [];
+  for (const name of names) {
+    images.push(await decode(await read(`${dir}/images/${name}`), `${dir}/images/${name}`));
+    const lab = await decode(await read(`${dir}/labels/${name}`), `${dir}/labels/${name}`);
+    const plane = new Uint8Array(lab.height * lab.width);
+    for (let p = 0; p < plane.length; p++) plane[p] = lab.data[3 * p]!;
+    labelMaps.push({ height: lab.height, width: lab.width, data: plane });
+  }
+  const x = stack(images, `${dir}/images`);
+  labelMaps.forEach((l, i) => {
+    if (l.height !== x.height || l.width !== x.width) throw new Error(`${dir}/labels/${names[i]}: ${l.height}x${l.width}, its image is ${x.height}x${x.width}`);
+  });
+  const labels = new Uint8Array(names.length * x.height * x.width);
+  labelMaps.forEach((l, i) => labels.set(l.data, i * l.data.length));
+  return { n: names.length, ...x, labels };
+}
+
+/** An image list of `<path>, <label>` lines (ImageNet labels_1000class.txt), paths relative to `dir`. */
+export async function loadLabelledList(read: FileReader, dir: string, listFile: string, decode: ImageDecoder): Promise<LabelledImages> {
+  const text = new TextDecoder().decode(await read(`${dir}/${listFile}`));
+  const rows = text.split('\n').filter((l) => l.trim() !== '').map((line, i) => {
+    const m = /^(.+?),\s*(\d+)\s*$/.exec(line);
+    if (!m) throw new Error(`${dir}/${listFile} line ${i + 1}: expected "<path>, <label>", got ${JSON.stringify(line)}`);
+    return { path: m[1]!, label: Number(m[2]) };
+  });
+  const images = [];
+  for (const r of rows) images.push(await decode(await read(`${dir}/${r.path}`), `${dir}/${r.path}`));
+  return { n: rows.length, ...stack(images, `${dir}/${listFile}`), labels: rows.map((r) => r.label) };
 }

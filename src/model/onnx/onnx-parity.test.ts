@@ -19,6 +19,7 @@ const cases = [
   { name: 'ops-opset13', task: 'classification', classes: 4, stages: '0' },
   { name: 'ops-opset17', task: 'classification', classes: 4, stages: '0' },
   { name: 'autopad', task: 'classification', classes: 3, stages: '' },
+  { name: 'smooth-tiny', task: 'classification', classes: 3, stages: '01' },
 ];
 
 for (const c of cases) {
