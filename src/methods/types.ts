@@ -4,6 +4,7 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 import type { AdaptableModel, ParamSetName } from '../model/types.ts';
+import type { SourceDataProvider } from './shared/fisher.ts';
 
 export interface StepResult {
   /** Predicted probabilities for this batch: [N, C] or, for segmentation, [N, H, W, C]. Caller disposes. */
@@ -18,6 +19,8 @@ export interface MethodContext {
   seed: number;
   /** Picks per-dataset defaults (learning rates, thresholds) from ../shared/docs/methods.md. */
   dataset: 'cifar10' | 'cifar100' | 'imagenet' | 'camvid';
+  /** Clean source images (EATA's Fisher information); only methods that need it ask. */
+  sourceData?: SourceDataProvider;
 }
 
 export interface TTAMethod {

@@ -1,11 +1,20 @@
 /** Small tensor helpers shared by the methods. */
 import * as tf from '@tensorflow/tfjs';
 
-/** Identity whose gradient is zero: PyTorch's `.detach()` inside a differentiated function. */
-export const stopGradient = tf.customGrad((...inputs: (tf.Tensor | tf.GradSaveFunc)[]) => ({
-  value: tf.clone(inputs[0] as tf.Tensor),
-  gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy),
-})) as <T extends tf.Tensor>(x: T) => T;
+/**
+ * fn(x) with a zero gradient w.r.t. x: PyTorch's `.detach()` inside a differentiated function.
+ * The ops inside are not taped, so non-differentiable ones (comparisons, argmax) are allowed.
+ */
+export function noGrad<T extends tf.Tensor>(x: tf.Tensor, fn: (x: tf.Tensor) => T): T {
+  return tf.customGrad((...inputs: (tf.Tensor | tf.GradSaveFunc)[]) => ({
+    value: fn(inputs[0] as tf.Tensor),
+    gradFunc: () => tf.zerosLike(inputs[0] as tf.Tensor),
+  }))(x) as T;
+}
+
+export function stopGradient<T extends tf.Tensor>(x: T): T {
+  return noGrad(x, (t) => tf.clone(t) as T);
+}
 
 /** Copies of the variables' current values (the caller disposes them). */
 export function cloneValues(vars: readonly tf.Variable[]): tf.Tensor[] {
@@ -22,12 +31,6 @@ export function lossAndGrads(vars: readonly tf.Variable[], loss: () => tf.Scalar
   const { value, grads } = tf.variableGrads(loss, vars as tf.Variable[]);
   const ordered = gradsInOrder(vars, grads);
   return { loss: value, grads: ordered };
-}
-
-/** Number of elements along the last axis and everything before it flattened: [rows, classes]. */
-export function flattenToRows(t: tf.Tensor): tf.Tensor2D {
-  const c = t.shape[t.shape.length - 1]!;
-  return tf.reshape(t, [-1, c]);
 }
 
 export function disposeAll(ts: readonly (tf.Tensor | undefined | null)[]): void {

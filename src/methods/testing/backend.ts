@@ -1,4 +1,4 @@
-/** Node test setup: tfjs on the cpu backend (float32, deterministic), warnings silenced. */
+/** Node test helpers: tfjs on the cpu backend (float32, deterministic), value comparisons, leak checks. */
 import * as tf from '@tensorflow/tfjs';
 
 export async function useCpuBackend(): Promise<void> {
@@ -16,4 +16,12 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
   return m;
+}
+
+/** Runs `step` `times` times after one warm-up call and returns the growth of live tensors. */
+export async function tensorGrowth(step: () => Promise<void>, times = 3): Promise<number> {
+  await step();
+  const start = tf.memory().numTensors;
+  for (let i = 0; i < times; i++) await step();
+  return tf.memory().numTensors - start;
 }

@@ -1,0 +1,39 @@
+/** Pieces every method module uses: the source copy for reset, predictions, task checks. */
+import * as tf from '@tensorflow/tfjs';
+import type { AdaptableModel, ParamSnapshot } from '../model/types.ts';
+
+/** The model's parameters and statistics as found, for bit-exact resets. */
+export class SourceCopy {
+  private readonly snap: ParamSnapshot;
+
+  constructor(private readonly model: AdaptableModel) {
+    this.snap = model.snapshot();
+  }
+
+  restore(): void {
+    this.model.restore(this.snap);
+  }
+
+  dispose(): void {
+    this.snap.dispose();
+  }
+}
+
+/** Softmax over the class axis (last), for [N, C] and [N, H, W, C] alike. */
+export function probsOf(logits: tf.Tensor): tf.Tensor {
+  return tf.softmax(logits, -1);
+}
+
+export function requireClassifier(method: string, model: AdaptableModel): void {
+  if (model.info.task !== 'classification') {
+    throw new Error(`${method}: needs a classification model, '${model.info.name}' is a ${model.info.task} model`);
+  }
+}
+
+export function checkImages(method: string, images: tf.Tensor4D, model: AdaptableModel, minBatch = 1): void {
+  const ec = model.info.inputShape[2];
+  if (images.rank !== 4 || images.shape[3] !== ec) {
+    throw new Error(`${method}: images must be NHWC with ${ec} channels for model '${model.info.name}', got [${images.shape}]`);
+  }
+  if (images.shape[0] < minBatch) throw new Error(`${method}: needs batches of at least ${minBatch} images (batch statistics), got ${images.shape[0]}`);
+}
