@@ -4,12 +4,17 @@
  * reach the caller as rejected promises with the same message; the worker stays usable.
  */
 import * as Comlink from 'comlink';
-import { TTASession, type ModelSource, type LoadOptions } from '../src/runtime/session.ts';
+import { TTASession, type ModelSource, type LoadOptions, type LaneConfig } from '../src/runtime/session.ts';
+import { fetchOverlays, type CorruptionSpec } from '../src/demo/simulate.ts';
+import type { FeedbackMark } from '../src/demo/feedback.ts';
+import type { AdaptedState } from '../src/demo/persist.ts';
 import type { BackendChoice } from '../src/runtime/backend.ts';
 import { TFJS_WASM_PATHS } from '../src/runtime/wasm-paths.ts';
 import { bitmapsToBatch, type ImageBatch } from '../src/runtime/images.ts';
 
 const session = new TTASession();
+// Frost overlays as served from public/corruptions/ (dev server and build alike).
+const overlays = fetchOverlays(new URL(`${import.meta.env.BASE_URL}corruptions/`, self.location.origin).href);
 
 const api = {
   init: (backend: BackendChoice = 'auto') => session.init(backend, { wasmPaths: TFJS_WASM_PATHS }),
@@ -24,6 +29,17 @@ const api = {
     }
   },
   normStats: () => session.normStats(),
+  startLanes: (config: LaneConfig) => session.startLanes(config),
+  /** Corrupted pixels (when a corruption is given) come back transferred. */
+  stepLanes: async (batch: ImageBatch, corruption?: CorruptionSpec) => {
+    const out = await session.stepLanes(batch, corruption, overlays);
+    const buffers = [...Object.values(out.lanes).flatMap((l) => [l.probs.buffer, l.labels.buffer]), ...(out.images ? [out.images.data.buffer] : [])];
+    return Comlink.transfer(out, buffers as ArrayBuffer[]);
+  },
+  addFeedback: (image: ImageBatch, mark: FeedbackMark) => session.addFeedback(image, mark),
+  resetLanes: () => session.resetLanes(),
+  exportState: () => session.exportState(),
+  importState: (state: AdaptedState) => session.importState(state),
   memory: () => session.memory(),
   dispose: () => session.dispose(),
 };

@@ -6,7 +6,11 @@ import * as Comlink from 'comlink';
 import type { RuntimeWorkerApi } from '../../workers/runtime.worker.ts';
 import type { ImageBatch } from './images.ts';
 import type { BackendChoice, BackendInfo } from './backend.ts';
-import type { LoadOptions, ModelSource, NormStats, Prediction } from './session.ts';
+import type { LaneConfig, LoadOptions, ModelSource, NormStats, Prediction } from './session.ts';
+import type { CorruptionSpec } from '../demo/simulate.ts';
+import type { LaneStep } from '../demo/lanes.ts';
+import type { FeedbackMark } from '../demo/feedback.ts';
+import type { AdaptedState } from '../demo/persist.ts';
 import type { ModelInfo } from '../model/types.ts';
 
 export class RuntimeClient {
@@ -35,6 +39,31 @@ export class RuntimeClient {
   /** The bitmaps are transferred and closed in the worker. */
   predictBitmaps(bitmaps: ImageBitmap[], height: number, width: number): Promise<Prediction> {
     return this.remote.predictBitmaps(Comlink.transfer(bitmaps, bitmaps), height, width);
+  }
+
+  startLanes(config: LaneConfig): Promise<void> {
+    return this.remote.startLanes(config);
+  }
+
+  /** Adapt on one batch (buffer transferred); with a corruption the corrupted pixels come back in `images`. */
+  stepLanes(batch: ImageBatch, corruption?: CorruptionSpec): Promise<LaneStep & { images?: ImageBatch }> {
+    return this.remote.stepLanes(Comlink.transfer(batch, [batch.data.buffer as ArrayBuffer]), corruption);
+  }
+
+  addFeedback(image: ImageBatch, mark: FeedbackMark): Promise<number> {
+    return this.remote.addFeedback(image, mark);
+  }
+
+  resetLanes(): Promise<void> {
+    return this.remote.resetLanes();
+  }
+
+  exportState(): Promise<AdaptedState> {
+    return this.remote.exportState();
+  }
+
+  importState(state: AdaptedState): Promise<void> {
+    return this.remote.importState(state);
   }
 
   normStats(): Promise<NormStats[]> {

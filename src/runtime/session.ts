@@ -6,8 +6,23 @@
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, type BackendChoice, type BackendInfo, type InitOptions } from './backend.ts';
 import { batchToTensor, type ImageBatch } from './images.ts';
-import { loadOnnxModel, loadTfjsLayersModel } from '../model/index.ts';
+import * as loaders from '../model/index.ts';
+
+// The TF.js-layers importer lands after the ONNX one; a namespace import keeps this module
+// loadable (a missing named import would fail at link time) until it does.
+type LayersLoader = (json: unknown, weights: Map<string, ArrayBuffer>, opts: LoadOptions) => Promise<AdaptableModel>;
+function loadTfjsLayersModel(json: unknown, weights: Map<string, ArrayBuffer>, opts: LoadOptions): Promise<AdaptableModel> {
+  const load = (loaders as unknown as { loadTfjsLayersModel?: LayersLoader }).loadTfjsLayersModel;
+  if (!load) throw new Error(`model '${opts.name}': the TF.js layers importer is not available in this build`);
+  return load(json, weights, opts);
+}
 import type { AdaptableModel, ModelInfo, Task } from '../model/types.ts';
+import type { MethodContext } from '../methods/types.ts';
+import { LaneRunner, type LaneStep } from '../demo/lanes.ts';
+import { makeBasicMethod } from '../demo/basic-methods.ts';
+import { Simulator, type CorruptionSpec, type OverlayLoader } from '../demo/simulate.ts';
+import type { FeedbackMark } from '../demo/feedback.ts';
+import type { AdaptedState } from '../demo/persist.ts';
 
 export type ModelSource =
   | { format: 'onnx'; bytes: Uint8Array }
@@ -39,8 +54,18 @@ export interface NormStats {
   runningVarMean: number;
 }
 
+export interface LaneConfig {
+  method: string;
+  dataset: MethodContext['dataset'];
+  seed?: number;
+  /** Also run the frozen source model on every batch. */
+  compareSource?: boolean;
+}
+
 export class TTASession {
   private model: AdaptableModel | undefined;
+  private lanes: LaneRunner | undefined;
+  private simulator: Simulator | undefined;
   backendInfo: BackendInfo | undefined;
 
   async init(backend: BackendChoice = 'auto', opts: InitOptions = {}): Promise<BackendInfo> {
@@ -53,7 +78,7 @@ export class TTASession {
     if (!this.backendInfo) throw new Error('call init() before loadModel()');
     const model =
       source.format === 'onnx'
-        ? await loadOnnxModel(source.bytes, opts)
+        ? await loaders.loadOnnxModel(source.bytes, opts)
         : await loadTfjsLayersModel(source.modelJson, source.weights, opts);
     this.disposeModel();
     this.model = model;
@@ -104,12 +129,89 @@ export class TTASession {
     );
   }
 
+  /** Demo / components: adapt with `method`, optionally side by side with the frozen source model. */
+  async startLanes(config: LaneConfig): Promise<void> {
+    const model = this.requireModel();
+    this.lanes?.dispose();
+    this.lanes = undefined;
+    const ctx: MethodContext = { seed: config.seed ?? 0, dataset: config.dataset };
+    this.lanes = await LaneRunner.create(model, (m) => makeBasicMethod(config.method, m, ctx), {
+      compareSource: config.compareSource ?? true,
+    });
+  }
+
+  private requireLanes(): LaneRunner {
+    if (!this.lanes) throw new Error('no method running: call startLanes() first');
+    return this.lanes;
+  }
+
+  /**
+   * Predict with every lane and adapt on one batch. With `corruption`, the batch (uint8) is
+   * corrupted first and the corrupted pixels come back in `images`.
+   */
+  async stepLanes(batch: ImageBatch, corruption?: CorruptionSpec, overlays?: OverlayLoader): Promise<LaneStep & { images?: ImageBatch }> {
+    const lanes = this.requireLanes();
+    const model = this.requireModel();
+    let input = batch;
+    if (corruption) {
+      this.simulator ??= new Simulator(overlays);
+      input = await this.simulator.apply(batch, corruption);
+    }
+    const x = batchToTensor(input, model.info.inputShape);
+    try {
+      const out = await lanes.step(x);
+      return corruption ? { ...out, images: input } : out;
+    } finally {
+      x.dispose();
+    }
+  }
+
+  /** Queue human feedback on one image (a batch of one at the model's input size). */
+  async addFeedback(image: ImageBatch, mark: FeedbackMark): Promise<number> {
+    const lanes = this.requireLanes();
+    const x = batchToTensor(image, this.requireModel().info.inputShape);
+    if (x.shape[0] !== 1) {
+      x.dispose();
+      throw new Error(`feedback takes one image, got ${x.shape[0]}`);
+    }
+    const data = (await x.data()) as Float32Array;
+    x.dispose();
+    return lanes.addFeedback(data, mark);
+  }
+
+  resetLanes(): void {
+    this.requireLanes().reset();
+  }
+
+  async exportState(): Promise<AdaptedState> {
+    const lanes = this.requireLanes();
+    const info = this.requireModel().info;
+    return {
+      model: info.name,
+      hash: info.hash,
+      method: lanes.methodName,
+      steps: lanes.stepCount,
+      savedAt: new Date().toISOString(),
+      values: await lanes.exportValues(),
+    };
+  }
+
+  importState(state: AdaptedState): void {
+    const info = this.requireModel().info;
+    if (state.hash !== info.hash) {
+      throw new Error(`adapted state is for model '${state.model}' (sha256 ${state.hash.slice(0, 12)}), loaded is '${info.name}' (${info.hash.slice(0, 12)})`);
+    }
+    this.requireLanes().importValues(state.values, state.steps);
+  }
+
   memory(): { numTensors: number; numBytes: number } {
     const m = tf.memory();
     return { numTensors: m.numTensors, numBytes: m.numBytes };
   }
 
   private disposeModel(): void {
+    this.lanes?.dispose();
+    this.lanes = undefined;
     this.model?.dispose();
     this.model = undefined;
   }
