@@ -1,0 +1,90 @@
+import { RuntimeClient } from '../../src/runtime/client.ts';
+import type { ImageBatch } from '../../src/runtime/images.ts';
+
+interface Fixture {
+  input: { dims: number[]; data: string };
+  eval: { dims: number[]; data: string };
+}
+
+function decodeF32(b64: string): Float32Array {
+  const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+  return new Float32Array(bytes.buffer);
+}
+
+/** NCHW reference input -> NHWC batch for the runtime. */
+function toNhwc(data: Float32Array, [n, c, h, w]: number[]): ImageBatch {
+  const out = new Float32Array(data.length);
+  for (let i = 0; i < n!; i++)
+    for (let y = 0; y < h!; y++)
+      for (let x = 0; x < w!; x++)
+        for (let k = 0; k < c!; k++) out[((i * h! + y) * w! + x) * c! + k] = data[((i * c! + k) * h! + y) * w! + x]!;
+  return { data: out, shape: [n!, h!, w!, c!] };
+}
+
+let client: RuntimeClient | undefined;
+let fixture: Fixture;
+
+export async function start(backend: string) {
+  client = new RuntimeClient();
+  const info = await client.init(backend as 'auto');
+  fixture = await (await fetch('/models/fixtures/resnet-tiny.json')).json();
+  const bytes = new Uint8Array(await (await fetch('/models/fixtures/resnet-tiny.onnx')).arrayBuffer());
+  const model = await client.loadModel({ format: 'onnx', bytes }, { name: 'resnet-tiny' });
+  return { backend: info.backend, model, bytesDetached: bytes.byteLength === 0 };
+}
+
+/** Max |softmax(reference logits) - worker probabilities| on the fixture batch. */
+export async function predictFixture() {
+  const batch = toNhwc(decodeF32(fixture.input.data), fixture.input.dims);
+  const pred = await client!.predict(batch);
+  const ref = decodeF32(fixture.eval.data);
+  const [n, k] = fixture.eval.dims as [number, number];
+  let maxErr = 0;
+  for (let i = 0; i < n; i++) {
+    const row = Array.from(ref.subarray(i * k, (i + 1) * k));
+    const m = Math.max(...row);
+    const z = row.reduce((s, v) => s + Math.exp(v - m), 0);
+    row.forEach((v, j) => (maxErr = Math.max(maxErr, Math.abs(Math.exp(v - m) / z - pred.probs[i * k + j]!))));
+  }
+  return { maxErr, shape: pred.shape, batchDetached: batch.data.byteLength === 0 };
+}
+
+/** Call `fn` and return its error message (or null when it did not throw). */
+async function messageOf(fn: () => Promise<unknown>): Promise<string | null> {
+  try {
+    await fn();
+    return null;
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  }
+}
+
+export async function badCalls() {
+  return {
+    wrongSize: await messageOf(() => client!.predict({ data: new Float32Array(2 * 8 * 8 * 3), shape: [2, 8, 8, 3] })),
+    empty: await messageOf(() => client!.predict({ data: new Float32Array(0), shape: [0, 16, 16, 3] })),
+    nan: await messageOf(() => client!.predict({ data: new Float32Array(16 * 16 * 3).fill(NaN), shape: [1, 16, 16, 3] })),
+    badModel: await messageOf(() =>
+      client!.loadModel({ format: 'onnx', bytes: new Uint8Array([8, 7, 18, 200, 1, 2]) }, { name: 'garbage' }),
+    ),
+  };
+}
+
+export async function predictBitmaps() {
+  const canvas = new OffscreenCanvas(40, 30);
+  const ctx = canvas.getContext('2d')!;
+  ctx.fillStyle = 'rgb(200, 40, 90)';
+  ctx.fillRect(0, 0, 40, 30);
+  const bitmaps = [await createImageBitmap(canvas), await createImageBitmap(canvas)];
+  const pred = await client!.predictBitmaps(bitmaps, 16, 16);
+  const rowSums = [0, 1].map((i) => pred.probs.slice(i * 10, i * 10 + 10).reduce((s, v) => s + v, 0));
+  return { shape: pred.shape, rowSums, transferred: bitmaps.every((b) => b.width === 0) };
+}
+
+export async function memory() {
+  return client!.memory();
+}
+
+export async function stop() {
+  await client?.dispose();
+}
