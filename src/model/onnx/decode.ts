@@ -41,9 +41,13 @@ const num = (v: Int64): number => (typeof v === 'number' ? v : v.toNumber());
 // TensorProto.DataType values we read.
 const FLOAT = 1, UINT8 = 2, INT8 = 3, INT32 = 6, INT64 = 7, BOOL = 9, DOUBLE = 11;
 
-function copyBytes(raw: Uint8Array): ArrayBuffer {
-  // raw_data can sit at any offset of the file buffer: copy to get an aligned buffer.
-  return raw.slice().buffer;
+function copyBytes(raw: Uint8Array, elementSize: number, where: string): ArrayBuffer {
+  if (raw.length % elementSize !== 0) throw new Error(`${where}: raw_data has ${raw.length} bytes, not a multiple of ${elementSize}`);
+  // raw_data can sit at any offset of the file buffer (or be a Node Buffer view into a
+  // shared pool): copy into a fresh, aligned buffer.
+  const copy = new Uint8Array(raw.length);
+  copy.set(raw);
+  return copy.buffer;
 }
 
 export function decodeTensor(t: TensorProtoMsg, where: string): HostTensor {
@@ -55,31 +59,31 @@ export function decodeTensor(t: TensorProtoMsg, where: string): HostTensor {
   let dtype: HostTensor['dtype'];
   switch (t.dataType) {
     case FLOAT:
-      values = raw ? new Float32Array(copyBytes(raw)) : t.floatData;
+      values = raw ? new Float32Array(copyBytes(raw, 4, where)) : t.floatData;
       dtype = 'float';
       break;
     case DOUBLE:
-      values = raw ? new Float64Array(copyBytes(raw)) : t.doubleData;
+      values = raw ? new Float64Array(copyBytes(raw, 8, where)) : t.doubleData;
       dtype = 'float';
       break;
     case INT64:
-      values = raw ? Array.from(new BigInt64Array(copyBytes(raw)), Number) : t.int64Data.map(num);
+      values = raw ? Array.from(new BigInt64Array(copyBytes(raw, 8, where)), Number) : t.int64Data.map(num);
       dtype = 'int';
       break;
     case INT32:
-      values = raw ? new Int32Array(copyBytes(raw)) : t.int32Data;
+      values = raw ? new Int32Array(copyBytes(raw, 4, where)) : t.int32Data;
       dtype = 'int';
       break;
     case INT8:
-      values = raw ? new Int8Array(copyBytes(raw)) : t.int32Data;
+      values = raw ? new Int8Array(copyBytes(raw, 1, where)) : t.int32Data;
       dtype = 'int';
       break;
     case UINT8:
-      values = raw ? new Uint8Array(copyBytes(raw)) : t.int32Data;
+      values = raw ? new Uint8Array(copyBytes(raw, 1, where)) : t.int32Data;
       dtype = 'int';
       break;
     case BOOL:
-      values = raw ? new Uint8Array(copyBytes(raw)) : t.int32Data;
+      values = raw ? new Uint8Array(copyBytes(raw, 1, where)) : t.int32Data;
       dtype = 'bool';
       break;
     default:

@@ -1,6 +1,7 @@
 /** Spatial ops on NHWC activations: Conv, ConvTranspose, BatchNormalization, pools, Pad. */
 import * as tf from '@tensorflow/tfjs';
 import { conv2dFast, convTranspose2d } from '../conv.ts';
+import { maxPoolValid } from '../pool.ts';
 import type { OnnxNode } from './decode.ts';
 import { attrInt, attrInts, attrString, hostValues, requireInput, where, type OpDef } from './op.ts';
 import { nhwc, onnxShape, plain, tensorVal, type Val } from './values.ts';
@@ -135,7 +136,7 @@ function maxPoolOp(): OpDef {
       const [t, b, l, r] = pads;
       // Padding never wins a max: pad with the lowest float.
       const xp = t || b || l || r || extra[0] || extra[1] ? tf.pad(x, [[0, 0], [t, b + extra[0]], [l, r + extra[1]], [0, 0]], -3.4e38) : x;
-      return [tensorVal(tf.maxPool(xp, k, s, 'valid'), true)];
+      return [tensorVal(maxPoolValid(xp, k, s), true)];
     },
   };
 }
