@@ -94,12 +94,16 @@ export function toNumbers(a: NpyArray): number[] {
   return Array.from(a as ArrayLike<number | bigint>, (v) => Number(v));
 }
 
-/** A version 1.0 header for `shape` (padded so the data starts on a 64-byte boundary, as numpy does). */
+/**
+ * A version 1.0 header for `shape`, byte-identical to numpy's np.save: room for the first
+ * axis to grow to 21 digits, then padding so the data starts on a 64-byte boundary.
+ */
 export function npyHeaderBytes(dtype: NpyDtype, shape: readonly number[]): Uint8Array {
   const shapeText = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
   let text = `{'descr': '${dtype}', 'fortran_order': False, 'shape': ${shapeText}, }`;
-  const total = 10 + text.length + 1;
-  text += ' '.repeat((64 - (total % 64)) % 64) + '\n';
+  if (shape.length > 0) text += ' '.repeat(21 - String(shape[0]).length);
+  text += ' '.repeat((64 - ((10 + text.length + 1) % 64)) % 64) + '\n';
+  if (text.length > 0xffff) throw new Error(`npy header for shape (${shape.join(', ')}) is too long for format 1.0`);
   const out = new Uint8Array(10 + text.length);
   out.set(MAGIC, 0);
   out[6] = 1;
