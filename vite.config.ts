@@ -1,5 +1,6 @@
 import { defineConfig } from 'vite';
 import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
 
 // Cross-origin isolation (COOP/COEP) makes SharedArrayBuffer available, which the
 // threaded WASM builds of tfjs and onnxruntime-web need.
@@ -17,5 +18,11 @@ export default defineConfig({
   preview: { headers: isolationHeaders },
   worker: { format: 'es' },
   optimizeDeps: { exclude: ['onnxruntime-web'] },
-  build: { target: 'es2022' },
+  build: {
+    target: 'es2022',
+    // Pages of the app: the demo (index.html) and the benchmark runner (bench.html, opened by `npm run bench`).
+    rollupOptions: {
+      input: Object.fromEntries(['index', 'bench'].filter((p) => existsSync(resolve(__dirname, `${p}.html`))).map((p) => [p, resolve(__dirname, `${p}.html`)])),
+    },
+  },
 });

@@ -16,8 +16,8 @@ function loadTfjsLayersModel(json: unknown, weights: Map<string, ArrayBuffer>, o
   if (!load) throw new Error(`model '${opts.name}': the TF.js layers importer is not available in this build`);
   return load(json, weights, opts);
 }
-import type { AdaptableModel, ModelInfo, Task } from '../model/types.ts';
-import type { MethodContext } from '../methods/types.ts';
+import type { AdaptableModel, ModelInfo, ParamSnapshot, Task } from '../model/types.ts';
+import type { MethodContext, TTAMethod } from '../methods/types.ts';
 import { LaneRunner, type LaneStep } from '../demo/lanes.ts';
 import { makeBasicMethod } from '../demo/basic-methods.ts';
 import { Simulator, type CorruptionSpec, type OverlayLoader } from '../demo/simulate.ts';
@@ -62,8 +62,20 @@ export interface LaneConfig {
   compareSource?: boolean;
 }
 
+/** One adaptation step's outcome, as plain arrays. */
+export interface MethodStep {
+  /** Arg-max class per image (classification) or per pixel (segmentation). */
+  labels: Int32Array;
+  outlierScore?: Float32Array;
+  stats: Record<string, number>;
+  ms: number;
+}
+
 export class TTASession {
   private model: AdaptableModel | undefined;
+  /** The model's values as loaded: every method starts from them. */
+  private sourceValues: ParamSnapshot | undefined;
+  private method: TTAMethod | undefined;
   private lanes: LaneRunner | undefined;
   private simulator: Simulator | undefined;
   backendInfo: BackendInfo | undefined;
@@ -82,6 +94,7 @@ export class TTASession {
         : await loadTfjsLayersModel(source.modelJson, source.weights, opts);
     this.disposeModel();
     this.model = model;
+    this.sourceValues = model.snapshot();
     return model.info;
   }
 
@@ -204,12 +217,61 @@ export class TTASession {
     this.requireLanes().importValues(state.values, state.steps);
   }
 
+  /**
+   * Benchmark: adapt with the method `create` builds on the session's model, starting from
+   * the source values whatever an earlier method did to them.
+   */
+  async setMethod(create: (model: AdaptableModel) => TTAMethod | Promise<TTAMethod>): Promise<void> {
+    const model = this.requireModel();
+    this.disposeMethod();
+    model.restore(this.sourceValues!);
+    model.setNormMode({ kind: 'running' });
+    this.method = await create(model);
+  }
+
+  private requireMethod(): TTAMethod {
+    if (!this.method) throw new Error('no method set: call setMethod() first');
+    return this.method;
+  }
+
+  /** Back to the source model and a fresh method state. */
+  resetMethod(): void {
+    this.requireMethod().reset();
+  }
+
+  /** Predict on the batch and adapt on it (online), returning the prediction made for it. */
+  async step(batch: ImageBatch): Promise<MethodStep> {
+    const method = this.requireMethod();
+    const t0 = performance.now();
+    const x = batchToTensor(batch, this.requireModel().info.inputShape);
+    let out;
+    try {
+      out = await method.step(x);
+    } finally {
+      x.dispose();
+    }
+    const labels = tf.tidy(() => tf.argMax(out.probs, -1));
+    const [l, score] = await Promise.all([labels.data() as Promise<Int32Array>, out.outlierScore?.data() as Promise<Float32Array> | undefined]);
+    labels.dispose();
+    out.probs.dispose();
+    out.outlierScore?.dispose();
+    return { labels: l, outlierScore: score, stats: out.stats, ms: performance.now() - t0 };
+  }
+
+  private disposeMethod(): void {
+    this.method?.dispose();
+    this.method = undefined;
+  }
+
   memory(): { numTensors: number; numBytes: number } {
     const m = tf.memory();
     return { numTensors: m.numTensors, numBytes: m.numBytes };
   }
 
   private disposeModel(): void {
+    this.disposeMethod();
+    this.sourceValues?.dispose();
+    this.sourceValues = undefined;
     this.lanes?.dispose();
     this.lanes = undefined;
     this.model?.dispose();

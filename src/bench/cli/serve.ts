@@ -95,7 +95,8 @@ export async function serveBench(opts: { root: string; dev: boolean; port: numbe
   const logLevel = opts.verbose ? 'info' : 'error';
   const server = { host: '127.0.0.1', port: opts.port, strictPort: opts.port !== 0 };
   if (opts.dev) {
-    const dev = await createServer({ root: opts.root, configFile, logLevel, server, plugins: [mountPlugin(opts.mounts)] });
+    // No file watching or hot reload: an edit elsewhere in the repo must not reload the page mid-run.
+    const dev = await createServer({ root: opts.root, configFile, logLevel, server: { ...server, hmr: false, watch: null }, plugins: [mountPlugin(opts.mounts)] });
     await dev.listen();
     const url = dev.resolvedUrls?.local[0];
     if (!url) throw new Error('vite dev server did not report a URL');

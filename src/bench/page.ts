@@ -1,0 +1,31 @@
+/**
+ * The benchmark page (bench.html): starts the benchmark worker when the CLI asks, forwards
+ * its events to the CLI (window.benchEvent, exposed by Playwright) and returns the summary.
+ */
+import * as Comlink from 'comlink';
+import type { BenchWorkerApi, WorkerRunResult } from './worker.ts';
+import type { BenchEvent } from './protocol.ts';
+import type { BenchConfig } from './types.ts';
+
+declare global {
+  interface Window {
+    benchEvent?: (e: BenchEvent) => void;
+    webttaBench: { run(config: BenchConfig, done: string[]): Promise<WorkerRunResult & { userAgent: string; hardwareConcurrency: number }> };
+  }
+}
+
+window.webttaBench = {
+  async run(config, done) {
+    const worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' });
+    const remote = Comlink.wrap<BenchWorkerApi>(worker);
+    const emit = (e: BenchEvent) => window.benchEvent?.(e);
+    try {
+      const result = await remote.run(config, done, Comlink.proxy(emit));
+      return { ...result, userAgent: navigator.userAgent, hardwareConcurrency: navigator.hardwareConcurrency };
+    } finally {
+      remote[Comlink.releaseProxy]();
+      worker.terminate();
+    }
+  },
+};
+document.body.dataset.ready = 'true';

@@ -1,0 +1,75 @@
+/// <reference lib="webworker" />
+/**
+ * The benchmark's module worker: one TTASession (the same runtime the demo uses) runs the
+ * whole protocol here, reading data over HTTP itself, and reports events to the page.
+ */
+import * as Comlink from 'comlink';
+import { TTASession } from '../runtime/session.ts';
+import { TFJS_WASM_PATHS } from '../runtime/wasm-paths.ts';
+import type { ImageBatch } from '../runtime/images.ts';
+import { fetchBytes, openDataSource } from './data.ts';
+import { ortForwardThroughput } from './ort-baseline.ts';
+import { methodFactory } from './methods.ts';
+import type { MethodContext } from '../methods/types.ts';
+import { runProtocol, type Adapter, type BenchEvent } from './protocol.ts';
+import type { BenchConfig, Environment, ForwardThroughput } from './types.ts';
+
+export interface WorkerRunResult {
+  modelHash: string;
+  backend: Environment['backend'];
+  forward: ForwardThroughput[];
+}
+
+async function forwardThroughput(session: TTASession, batches: readonly ImageBatch[], backend: string): Promise<ForwardThroughput> {
+  const first = await session.predict(batches[0]!);
+  const t0 = performance.now();
+  let images = 0;
+  for (const b of batches.slice(1)) {
+    await session.predict(b);
+    images += b.shape[0];
+  }
+  return { engine: 'webtta', backend, batchSize: batches[0]!.shape[0], batches: batches.length - 1, imagesPerSec: (1000 * images) / (performance.now() - t0), firstBatchMs: first.ms };
+}
+
+const api = {
+  async run(config: BenchConfig, done: string[], emit: (e: BenchEvent) => void): Promise<WorkerRunResult> {
+    const session = new TTASession();
+    try {
+      const backend = await session.init(config.backend, { wasmPaths: TFJS_WASM_PATHS });
+      emit({ type: 'log', message: `backend ${backend.backend}${backend.wasmThreads ? ` (${backend.wasmThreads} threads)` : ''}; skipped: ${backend.skipped.map((s) => `${s.backend} (${s.reason})`).join('; ') || 'none'}` });
+      if (config.model.format !== 'onnx') throw new Error(`model format '${config.model.format}' is not supported by the benchmark yet (use an ONNX model)`);
+      const onnx = await fetchBytes(config.model.url);
+      const info = await session.loadModel({ format: 'onnx', bytes: onnx.slice() }, { name: config.model.name, task: config.model.task, inputShape: config.model.inputShape });
+      emit({ type: 'log', message: `model ${info.name}: ${info.task}, input ${info.inputShape.join('x')}, ${info.numClasses} classes, sha256 ${info.hash}` });
+      const data = await openDataSource(config.dataset, config.n, '/corruptions');
+
+      // Forward-only throughput of the freshly loaded (source) model on batches of the first domain, ours and optionally ORT's.
+      const probe = await data.open(config.corruptions[0]!, config.severities[0]!);
+      const probeBatches: ImageBatch[] = [];
+      for (let b = 0; b <= config.forwardBatches; b++) {
+        const idx = Array.from({ length: config.batchSize }, (_, k) => (b * config.batchSize + k) % probe.n);
+        probeBatches.push((await probe.batch(idx)).images);
+      }
+      const forward = [await forwardThroughput(session, probeBatches, backend.backend)];
+      if (config.ortBaseline) forward.push(await ortForwardThroughput(onnx, probeBatches, backend.wasmThreads ?? navigator.hardwareConcurrency));
+      for (const f of forward) emit({ type: 'log', message: `forward only, ${f.engine} ${f.backend}: ${f.imagesPerSec.toFixed(1)} images/s (first batch ${f.firstBatchMs.toFixed(0)} ms)` });
+
+      const createAdapter = async (method: string, seed: number): Promise<Adapter> => {
+        const ctx: MethodContext = { seed, dataset: config.model.methodDefaults, sourceData: data.clean };
+        await session.setMethod((model) => methodFactory(method)(model, ctx, config.overrides[method]));
+        return {
+          reset: async () => session.resetMethod(),
+          step: async (images) => session.step(images),
+        };
+      };
+      await runProtocol(config, { data, createAdapter, emit, done: new Set(done), task: config.model.task, numClasses: config.model.numClasses });
+      return { modelHash: info.hash, backend, forward };
+    } finally {
+      session.dispose();
+    }
+  },
+};
+
+export type BenchWorkerApi = typeof api;
+
+Comlink.expose(api);
