@@ -51,6 +51,14 @@ export function createTent(model: AdaptableModel, ctx: MethodContext, overrides?
       updates = 0;
     },
     state: () => ({ updates, ...o }),
+    exportState() {
+      const s = optimizer.exportState();
+      return { counters: { updates, optimizerStep: s.step }, tensors: s.slots };
+    },
+    importState(state) {
+      optimizer.importState({ step: state.counters.optimizerStep ?? 0, slots: state.tensors });
+      updates = state.counters.updates ?? 0;
+    },
     dispose() {
       source.restore();
       source.dispose();

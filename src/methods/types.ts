@@ -23,6 +23,16 @@ export interface MethodContext {
   sourceData?: SourceDataProvider;
 }
 
+/**
+ * What a method keeps besides the model's values (optimiser step and slots, counters), so a
+ * guard can roll a bad step back and a saved state restores exactly. Tensors are copies
+ * owned by whoever holds the record.
+ */
+export interface MethodState {
+  counters: Record<string, number>;
+  tensors: Record<string, (tf.Tensor | null)[]>;
+}
+
 export interface TTAMethod {
   readonly name: string;
   /** Which parameters the method changes. */
@@ -33,6 +43,10 @@ export interface TTAMethod {
   reset(): void;
   /** Counters and hyper-parameters in effect. */
   state(): Record<string, unknown>;
+  /** Optional: copies of the method's own state (see MethodState); without it only model values roll back. */
+  exportState?(): MethodState;
+  /** Optional: write back a state from exportState() of the same method on the same model (copied, not taken). */
+  importState?(state: MethodState): void;
   dispose(): void;
 }
 

@@ -1,0 +1,102 @@
+/**
+ * RoTTA (Yuan et al. 2023): robust BN (stored statistics <- (1 - a) stored + a batch, used for
+ * normalisation; affine parameters trained), a category-balanced memory of test images ranked by
+ * timeliness and uncertainty, and every `updateFrequency` samples one update of the student on
+ * strongly augmented memory against the teacher's predictions on the raw memory, weighted by
+ * timeliness exp(-age) / (1 + exp(-age)). Teacher = EMA (1 - nu) of the student; it predicts in
+ * eval mode (its stored statistics), and its own robust statistics follow the memory batches.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { AdaptableModel, NormMode } from '../model/types.ts';
+import { Rng } from '../util/rng.ts';
+import { SourceCopy, checkImages, probsOf, requireClassifier } from './common.ts';
+import { adam, buildOptimizer, resolveOptions } from './options.ts';
+import { augmentViews, COTTA_AUG } from './shared/augment.ts';
+import { probsEntropy, softCrossEntropy } from './shared/entropy.ts';
+import { CstuMemory } from './shared/memory.ts';
+import { disposeAll, lossAndGrads } from './shared/tensors.ts';
+import { emaUpdate } from './shared/teacher.ts';
+import type { MethodContext, StepResult, TTAMethod } from './types.ts';
+
+export function rottaDefaults(_ctx: MethodContext) {
+  return { ...adam(1e-3), memorySize: 64, updateFrequency: 64, nu: 0.001, bnMomentum: 0.05, lambdaT: 1, lambdaU: 1 };
+}
+
+/** exp(-a) / (1 + exp(-a)) for ages a already divided by the memory capacity. */
+export function timelinessWeights(ages: readonly number[]): number[] {
+  return ages.map((a) => Math.exp(-a) / (1 + Math.exp(-a)));
+}
+
+export function createRotta(model: AdaptableModel, ctx: MethodContext, overrides?: Record<string, unknown>): TTAMethod {
+  requireClassifier('rotta', model);
+  const o = resolveOptions('rotta', rottaDefaults(ctx), overrides);
+  if (!(o.bnMomentum >= 0 && o.bnMomentum <= 1)) throw new Error(`rotta: bnMomentum must be in [0, 1], got ${o.bnMomentum}`);
+  if (!(o.updateFrequency >= 1)) throw new Error(`rotta: updateFrequency must be >= 1, got ${o.updateFrequency}`);
+  const robust: NormMode = { kind: 'ema', momentum: o.bnMomentum };
+  const source = new SourceCopy(model);
+  const teacher = model.clone();
+  const teacherSource = new SourceCopy(teacher);
+  model.setNormMode(robust);
+  const vars = model.parameters('norm-affine');
+  if (vars.length === 0) throw new Error(`rotta: model '${model.info.name}' has no normalisation layers to adapt`);
+  const optimizer = buildOptimizer(vars, o);
+  const memory = new CstuMemory({ capacity: o.memorySize, numClasses: model.info.numClasses, lambdaT: o.lambdaT, lambdaU: o.lambdaU });
+  let rng = new Rng(ctx.seed).fork('rotta');
+  let seen = 0;
+  let updates = 0;
+
+  function update(): number {
+    const { images, ages } = memory.items();
+    if (images.length === 0) return NaN;
+    const batch = tf.stack(images) as tf.Tensor4D;
+    const strong = augmentViews(batch, 1, COTTA_AUG, rng, true);
+    teacher.setNormMode(robust);
+    const target = tf.tidy(() => probsOf(teacher.forward(batch).logits));
+    const weights = tf.tensor1d(timelinessWeights(ages));
+    const { loss, grads } = lossAndGrads(vars, () => tf.mean(tf.mul(softCrossEntropy(model.forward(strong).logits, target), weights)) as tf.Scalar);
+    optimizer.step(grads);
+    emaUpdate(teacher.parameters('all'), model.parameters('all'), 1 - o.nu);
+    updates++;
+    const value = loss.dataSync()[0]!;
+    disposeAll([batch, strong, target, weights, loss, ...grads]);
+    return value;
+  }
+
+  return {
+    name: 'rotta',
+    adapts: 'norm-affine',
+    async step(images: tf.Tensor4D): Promise<StepResult> {
+      checkImages('rotta', images, model);
+      teacher.setNormMode({ kind: 'running' });
+      const probs = tf.tidy(() => probsOf(teacher.forward(images).logits));
+      const [labels, entropy] = tf.tidy(() => [tf.argMax(probs, 1).arraySync() as number[], probsEntropy(probs, 1e-6).arraySync() as number[]]);
+      const singles = tf.unstack(images) as tf.Tensor3D[];
+      let loss = NaN;
+      singles.forEach((image, i) => {
+        memory.add(image, labels[i]!, entropy[i]!);
+        seen++;
+        if (seen % o.updateFrequency === 0) loss = update();
+      });
+      disposeAll(singles);
+      return { probs, stats: { loss, memory: memory.occupancy, updates } };
+    },
+    reset() {
+      source.restore();
+      teacherSource.restore();
+      optimizer.reset();
+      memory.clear();
+      rng = new Rng(ctx.seed).fork('rotta');
+      seen = updates = 0;
+    },
+    state: () => ({ seen, updates, memory: memory.occupancy, perClass: memory.perClassCounts(), ...o }),
+    dispose() {
+      source.restore();
+      source.dispose();
+      teacherSource.dispose();
+      teacher.dispose();
+      optimizer.dispose();
+      memory.clear();
+      model.setNormMode({ kind: 'running' });
+    },
+  };
+}

@@ -1,0 +1,124 @@
+/**
+ * STAMP (Yu et al. 2024): norm affine parameters outside the last stage, batch statistics.
+ * Each batch is predicted as the mean softmax over the original and `augViews` augmented views
+ * (one pass per view, each with its own batch statistics); samples whose averaged entropy is
+ * below alpha * ln C (and, except on ImageNet, whose argmax agrees with a frozen BN-adapted
+ * source copy) enter a class-balanced FIFO memory labelled by the original view's argmax. Then
+ * one SAM step over SGD on the whole memory with self-weighted entropy
+ * w_i = capacity * exp(-H_i) / sum_j exp(-H_j) (not detached, as the official code), and a
+ * cosine-annealed learning rate. Outlier score = entropy of the averaged prediction.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { AdaptableModel } from '../model/types.ts';
+import { Rng } from '../util/rng.ts';
+import { SourceCopy, checkImages, probsOf, requireClassifier } from './common.ts';
+import { buildOptimizer, isLargeScale, resolveOptions, sgd } from './options.ts';
+import { augmentViews, COTTA_AUG, CROP_FLIP_AUG } from './shared/augment.ts';
+import { probsEntropy, softmaxEntropy } from './shared/entropy.ts';
+import { ClassBalancedFifo } from './shared/memory.ts';
+import { cosineLr } from './shared/optim.ts';
+import { samStep } from './shared/sam.ts';
+import { disposeAll } from './shared/tensors.ts';
+import type { MethodContext, StepResult, TTAMethod } from './types.ts';
+
+export function stampDefaults(ctx: MethodContext) {
+  const large = isLargeScale(ctx);
+  const lr = large ? 0.01 : ctx.dataset === 'cifar100' ? 0.05 : 0.1;
+  const alpha = large ? 0.8 : ctx.dataset === 'cifar100' ? 0.9 : 0.25;
+  return {
+    ...sgd(lr, 0),
+    alpha,
+    rho: 0.05,
+    memorySize: 64,
+    augViews: 15,
+    tMax: large ? 750 : 150,
+    consistencyFilter: !large,
+    augmentation: ctx.dataset === 'cifar10' ? 'cotta' : 'crop-flip',
+  };
+}
+
+/** Self-weighted entropy weights: scale * exp(-H_i) / sum_j exp(-H_j). */
+export function stampWeights(entropy: tf.Tensor1D, scale: number): tf.Tensor1D {
+  return tf.tidy(() => {
+    const inv = tf.exp(tf.neg(entropy));
+    return tf.mul(tf.div(inv, tf.sum(inv)), scale) as tf.Tensor1D;
+  });
+}
+
+export function createStamp(model: AdaptableModel, ctx: MethodContext, overrides?: Record<string, unknown>): TTAMethod {
+  requireClassifier('stamp', model);
+  const o = resolveOptions('stamp', stampDefaults(ctx), overrides);
+  if (o.augmentation !== 'cotta' && o.augmentation !== 'crop-flip') throw new Error(`stamp: augmentation must be 'cotta' or 'crop-flip', got '${o.augmentation}'`);
+  const aug = o.augmentation === 'cotta' ? COTTA_AUG : CROP_FLIP_AUG;
+  const source = new SourceCopy(model);
+  model.setNormMode({ kind: 'batch' });
+  const normModel = model.clone();
+  const vars = model.parameters('norm-affine-except-last-stage');
+  if (vars.length === 0) throw new Error(`stamp: model '${model.info.name}' has no normalisation layers outside the last stage`);
+  const optimizer = buildOptimizer(vars, o);
+  const margin = o.alpha * Math.log(model.info.numClasses);
+  let rng = new Rng(ctx.seed).fork('stamp');
+  let memory = new ClassBalancedFifo(o.memorySize, model.info.numClasses, rng.fork('memory'));
+  let updates = 0;
+
+  const memoryLoss = (data: tf.Tensor4D) => () => {
+    const entropy = softmaxEntropy(model.forward(data).logits) as tf.Tensor1D;
+    return tf.mean(tf.mul(entropy, stampWeights(entropy, o.memorySize))) as tf.Scalar;
+  };
+
+  return {
+    name: 'stamp',
+    adapts: 'norm-affine-except-last-stage',
+    async step(images: tf.Tensor4D): Promise<StepResult> {
+      checkImages('stamp', images, model, 2);
+      const n = images.shape[0];
+      const originLogits = tf.tidy(() => model.forward(images).logits);
+      let probSum = probsOf(originLogits);
+      for (let v = 0; v < o.augViews; v++) {
+        const next = tf.tidy(() => tf.add(probSum, probsOf(model.forward(augmentViews(images, 1, aug, rng, false)).logits)));
+        probSum.dispose();
+        probSum = next;
+      }
+      const probs = tf.div(probSum, o.augViews + 1) as tf.Tensor2D;
+      probSum.dispose();
+      const entropy = probsEntropy(probs, 1e-5) as tf.Tensor1D;
+      const [labels, entropies, agrees] = tf.tidy(() => {
+        const labelsT = tf.argMax(originLogits, 1);
+        const agree = o.consistencyFilter ? tf.equal(labelsT, tf.argMax(normModel.forward(images).logits, 1)) : tf.onesLike(labelsT);
+        return [labelsT.arraySync() as number[], entropy.arraySync() as number[], agree.arraySync() as number[]];
+      });
+      originLogits.dispose();
+      const keep = labels.flatMap((_, i) => (agrees[i] && entropies[i]! < margin ? [i] : []));
+      const singles = tf.unstack(images) as tf.Tensor3D[];
+      memory.append(keep.map((i) => singles[i]!), keep.map((i) => labels[i]!));
+      disposeAll(singles);
+      let loss = NaN;
+      if (memory.size > 0) {
+        const data = tf.stack(memory.read()) as tf.Tensor4D;
+        loss = samStep(optimizer, o.rho, memoryLoss(data)).firstLoss;
+        data.dispose();
+        updates++;
+        optimizer.lr = cosineLr(o.lr, updates, o.tMax);
+      }
+      return { probs, outlierScore: entropy, stats: { loss, admitted: keep.length, memory: memory.size, lr: optimizer.lr, batch: n } };
+    },
+    reset() {
+      source.restore();
+      optimizer.reset();
+      optimizer.lr = o.lr;
+      memory.clear();
+      rng = new Rng(ctx.seed).fork('stamp');
+      memory = new ClassBalancedFifo(o.memorySize, model.info.numClasses, rng.fork('memory'));
+      updates = 0;
+    },
+    state: () => ({ updates, memory: memory.size, perClass: memory.perClassCounts(), margin, ...o }),
+    dispose() {
+      source.restore();
+      source.dispose();
+      normModel.dispose();
+      optimizer.dispose();
+      memory.clear();
+      model.setNormMode({ kind: 'running' });
+    },
+  };
+}
