@@ -30,7 +30,7 @@ function referenceConv(x: tf.Tensor4D, wIn: tf.Tensor4D, s: [number, number], d:
   const cin = x.shape[3];
   let y: tf.Tensor4D;
   if (groups === 1) y = tf.conv2d(xp, w, stride, 'valid');
-  else if (groups === cin) y = tf.depthwiseConv2d(xp, w.reshape([w.shape[0], w.shape[1], cin, w.shape[3] / cin]), stride, 'valid');
+  else if (groups === cin) y = tf.depthwiseConv2d(xp, w.reshape([w.shape[0], w.shape[1], cin, w.shape[3] / cin]) as tf.Tensor4D, stride, 'valid');
   else {
     const ci = cin / groups;
     const co = w.shape[3] / groups;

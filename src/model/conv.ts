@@ -10,6 +10,7 @@
  * Weights are HWIO ([kh, kw, in/groups, out]) as tfjs expects; all tensors NHWC.
  */
 import * as tf from '@tensorflow/tfjs';
+import { paddedConv, type ConvAttrs } from './fast-conv-op.ts';
 
 export interface ConvGeometry {
   strides: readonly [number, number];
@@ -106,11 +107,10 @@ function validConvFast(x: tf.Tensor4D, w: tf.Tensor4D, s: Pair, d: Pair, depthwi
 
 /**
  * ONNX-style Conv on NHWC input with an HWIO weight [kh, kw, Cin/groups, Cout].
- * Padding is a separate tf.pad (its gradient is a cheap slice).
+ * Ungrouped convolutions pad inside the convolution (no Pad/Slice pair per layer) and get
+ * their two gradients lazily (see fast-conv-op.ts); grouped ones pad with tf.pad.
  */
 export function conv2dFast(x: tf.Tensor4D, w: tf.Tensor4D, g: ConvGeometry): tf.Tensor4D {
-  const [t, b, l, r] = g.pads;
-  const xp = t || b || l || r ? tf.pad(x, [[0, 0], [t, b], [l, r], [0, 0]]) : x;
   const s: Pair = [g.strides[0], g.strides[1]];
   const d: Pair = [g.dilations[0], g.dilations[1]];
   const cin = x.shape[3];
@@ -118,6 +118,11 @@ export function conv2dFast(x: tf.Tensor4D, w: tf.Tensor4D, g: ConvGeometry): tf.
   if (cinPerGroup * g.groups !== cin) {
     throw new Error(`conv: input has ${cin} channels but weight expects ${cinPerGroup} x ${g.groups} groups`);
   }
+  const strided = s[0] > 1 || s[1] > 1;
+  const dilated = d[0] > 1 || d[1] > 1;
+  if (g.groups === 1 && !(strided && dilated)) return paddedConv(x, w, { strides: s, dilations: d, pads: [...g.pads] as ConvAttrs['pads'] });
+  const [t, b, l, r] = g.pads;
+  const xp = t || b || l || r ? tf.pad(x, [[0, 0], [t, b], [l, r], [0, 0]]) : x;
   if (g.groups === 1) return validConvFast(xp, w, s, d, false);
   if (g.groups === cin) {
     // Depthwise: ONNX output channel c*m+q reads input channel c; tfjs depthwise filter [kh,kw,C,m].

@@ -9,6 +9,7 @@
 import { GraphModel, type Preprocess } from './graph-model.ts';
 import { decodeOnnx } from './onnx/decode.ts';
 import { buildOnnxProgram } from './onnx/program.ts';
+import { buildTfjsLayersProgram } from './tfjs-layers/program.ts';
 import type { AdaptableModel, Task } from './types.ts';
 
 export type { Preprocess } from './graph-model.ts';
@@ -40,4 +41,20 @@ export async function loadOnnxModel(bytes: Uint8Array, opts: LoadOptions): Promi
   const graph = decodeOnnx(bytes, opts.name);
   const program = buildOnnxProgram(graph, opts.name);
   return GraphModel.create(program, { ...opts, hash: await sha256Hex([bytes]) });
+}
+
+/**
+ * Build a differentiable model from a TF.js layers model (model.json contents + weight
+ * shards: one ArrayBuffer with all shards in manifest order, or a map from shard path to
+ * bytes). A trailing softmax is dropped, so forward returns logits.
+ */
+export async function loadTfjsLayersModel(
+  modelJson: object,
+  weights: ArrayBuffer | ReadonlyMap<string, ArrayBuffer>,
+  opts: LoadOptions,
+): Promise<AdaptableModel> {
+  const program = buildTfjsLayersProgram(modelJson as Record<string, unknown>, weights);
+  const shardBytes = weights instanceof ArrayBuffer ? [new Uint8Array(weights)] : [...weights.values()].map((b) => new Uint8Array(b));
+  const hash = await sha256Hex([new TextEncoder().encode(JSON.stringify(modelJson)), ...shardBytes]);
+  return GraphModel.create(program, { ...opts, hash });
 }

@@ -42,3 +42,36 @@ export function maxPoolValid(x: tf.Tensor4D, k: readonly [number, number], s: re
   });
   return f(x) as tf.Tensor4D;
 }
+
+/** How many input (or padded-input) cells each output window averages over. */
+function countMap(inLen: number, k: number, s: number, before: number, after: number, includePad: boolean, outLen: number): number[] {
+  const lo = includePad ? -before : 0;
+  const hi = includePad ? inLen + after : inLen;
+  return Array.from({ length: outLen }, (_, o) => {
+    const start = o * s - before;
+    return Math.min(start + k, hi) - Math.max(start, lo);
+  });
+}
+
+/**
+ * Average pooling with explicit pads [top, bottom, left, right] plus `extra` end padding
+ * (ceil mode). Pads count in the divisor only when includePad; the extra never does.
+ */
+export function avgPoolPadded(
+  x: tf.Tensor4D,
+  k: readonly [number, number],
+  s: readonly [number, number],
+  pads: readonly [number, number, number, number],
+  extra: readonly [number, number],
+  includePad: boolean,
+): tf.Tensor4D {
+  const [t, b, l, r] = pads;
+  const xp = t || b || l || r || extra[0] || extra[1] ? tf.pad(x, [[0, 0], [t, b + extra[0]], [l, r + extra[1]], [0, 0]]) : x;
+  const y = tf.avgPool(xp, [k[0], k[1]], [s[0], s[1]], 'valid');
+  const rows = countMap(x.shape[1], k[0], s[0], t, b, includePad, y.shape[1]);
+  const cols = countMap(x.shape[2], k[1], s[1], l, r, includePad, y.shape[2]);
+  if (rows.every((c) => c === k[0]) && cols.every((c) => c === k[1])) return y;
+  // avgPool divided by k*k; rescale to the true count per window.
+  const scale = rows.flatMap((cr) => cols.map((cc) => (k[0] * k[1]) / (cr * cc)));
+  return tf.mul(y, tf.tensor4d(scale, [1, rows.length, cols.length, 1]));
+}

@@ -1,7 +1,7 @@
 /** Spatial ops on NHWC activations: Conv, ConvTranspose, BatchNormalization, pools, Pad. */
 import * as tf from '@tensorflow/tfjs';
 import { conv2dFast, convTranspose2d } from '../conv.ts';
-import { maxPoolValid } from '../pool.ts';
+import { avgPoolPadded, maxPoolValid } from '../pool.ts';
 import type { OnnxNode } from './decode.ts';
 import { attrInt, attrInts, attrString, hostValues, requireInput, where, type OpDef } from './op.ts';
 import { nhwc, onnxShape, plain, tensorVal, type Val } from './values.ts';
@@ -141,31 +141,14 @@ function maxPoolOp(): OpDef {
   };
 }
 
-/** How many input (or padded-input) cells each output window averages over. */
-function countMap(inLen: number, g: { k: number; s: number; before: number; after: number }, includePad: boolean, outLen: number): number[] {
-  const lo = includePad ? -g.before : 0;
-  const hi = includePad ? inLen + g.after : inLen;
-  return Array.from({ length: outLen }, (_, o) => {
-    const start = o * g.s - g.before;
-    return Math.min(start + g.k, hi) - Math.max(start, lo);
-  });
-}
-
 function averagePoolOp(): OpDef {
   return {
     run(node, inputs) {
       const x = nhwc(requireInput(node, inputs, 0, 'X'), where(node));
       const { k, s, pads, extra } = poolGeom(node, x);
       const [t, b, l, r] = pads;
-      const xp = t || b || l || r || extra[0] || extra[1] ? tf.pad(x, [[0, 0], [t, b + extra[0]], [l, r + extra[1]], [0, 0]]) : x;
-      const y = tf.avgPool(xp, k, s, 'valid');
       const includePad = attrInt(node, 'count_include_pad', 0) === 1;
-      const rows = countMap(x.shape[1], { k: k[0], s: s[0], before: t, after: b }, includePad, y.shape[1]);
-      const cols = countMap(x.shape[2], { k: k[1], s: s[1], before: l, after: r }, includePad, y.shape[2]);
-      if (rows.every((c) => c === k[0]) && cols.every((c) => c === k[1])) return [tensorVal(y, true)];
-      // avgPool divided by k*k; rescale to the true count per window.
-      const scale = rows.flatMap((cr) => cols.map((cc) => (k[0] * k[1]) / (cr * cc)));
-      return [tensorVal(tf.mul(y, tf.tensor4d(scale, [1, rows.length, cols.length, 1])), true)];
+      return [tensorVal(avgPoolPadded(x, k, s, [t, b, l, r], extra, includePad), true)];
     },
   };
 }
