@@ -34,7 +34,7 @@ export async function listLabelledFolder(tree: FileTree, root: string, classes?:
 }
 
 /** ImageNet-C: one corruption and severity of `<root>/<corruption>/<severity>/<wnid>/*.JPEG`. */
-export function listImageNetC(tree: FileTree, root: string, corruption: string, severity: number, wnids?: readonly string[]): Promise<LabelledFile[]> {
+export async function listImageNetC(tree: FileTree, root: string, corruption: string, severity: number, wnids?: readonly string[]): Promise<LabelledFile[]> {
   if (!Number.isInteger(severity) || severity < 1 || severity > 5) throw new Error(`ImageNet-C severity must be 1..5, got ${severity}`);
   return listLabelledFolder(tree, joinPath(root, corruption, String(severity)), wnids);
 }
