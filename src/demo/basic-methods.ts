@@ -61,6 +61,14 @@ function tent(model: AdaptableModel, ctx: MethodContext): TTAMethod {
       steps = 0;
     },
     state: () => ({ steps, optimizer: config }),
+    exportState() {
+      const s = optimizer.exportState();
+      return { counters: { steps, optimizerStep: s.step }, tensors: s.slots };
+    },
+    importState(state) {
+      optimizer.importState({ step: state.counters.optimizerStep ?? 0, slots: state.tensors });
+      steps = state.counters.steps ?? 0;
+    },
     dispose() {
       source.dispose();
       optimizer.dispose();

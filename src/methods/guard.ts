@@ -137,7 +137,7 @@ export function guardMethod(
       // x * 0 is 0 for finite x and NaN for NaN or +-Inf, so one sum flags a whole group.
       const flags = checked.map(([, ts]) => (ts.length ? tf.addN(ts.map((t) => tf.sum(tf.mul(t, 0)))) : tf.scalar(0)));
       const probs = tf.reshape(out.probs, [-1, numClasses]);
-      const labels = tf.argMax(probs, -1);
+      const labels = tf.argMax(probs, -1) as tf.Tensor1D;
       const counts = tf.bincount(labels, tf.tensor1d([], 'float32'), numClasses);
       const pixelEntropy = tf.neg(tf.sum(tf.mul(probs, tf.log(tf.maximum(probs, 1e-30))), -1));
       return tf.concat([tf.stack([...flags, tf.sum(pixelEntropy)]), tf.cast(counts, 'float32')]);
