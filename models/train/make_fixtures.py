@@ -149,6 +149,23 @@ class SmoothNet(nn.Module):
         return self.fc(F.adaptive_avg_pool2d(x, 1).flatten(1))
 
 
+class ResizeNet(nn.Module):
+    """The Resize flavours PyTorch emits: nearest (asymmetric/floor), bilinear with
+    align_corners True and False, to a scale and to a size."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, 1, 1)
+        self.head = nn.Conv2d(12, 3, 1)
+
+    def forward(self, x):
+        x = self.conv(x)  # 6x5
+        a = F.interpolate(x, scale_factor=2, mode="nearest")  # 12x10
+        b = F.interpolate(x, size=(12, 10), mode="bilinear", align_corners=True)
+        c = F.interpolate(F.interpolate(x, size=(9, 7), mode="bilinear", align_corners=False), size=(12, 10), mode="nearest")
+        return self.head(torch.cat([a, b, c], 1))
+
+
 def auto_pad_model(gen):
     """Hand-built graph (PyTorch never emits auto_pad): Conv SAME_UPPER stride 2,
     SAME_LOWER stride 1, then Flatten + Gemm. Reference computed with explicit pads."""
@@ -210,6 +227,8 @@ def main():
     randomise_norms(smooth, gen)
     smooth.fc.weight.data.mul_(10)
     export("smooth-tiny", smooth, torch.rand(3, 3, 8, 8, generator=gen), 13)
+
+    export("resize-modes", ResizeNet(), torch.rand(2, 3, 6, 5, generator=gen), 13, with_train=False)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ const cases = [
   { name: 'ops-opset17', task: 'classification', classes: 4, stages: '0' },
   { name: 'autopad', task: 'classification', classes: 3, stages: '' },
   { name: 'smooth-tiny', task: 'classification', classes: 3, stages: '01' },
+  { name: 'resize-modes', task: 'segmentation', classes: 3, stages: '' },
 ];
 
 for (const c of cases) {
