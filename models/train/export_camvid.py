@@ -10,6 +10,7 @@ Takes the val-selected <run>/best.pt; the card is "final" once <run>/final_state
 exists (training finished), else "interim".
 """
 import argparse
+import ast
 import os
 
 import torch
@@ -29,6 +30,22 @@ def measure(model, images, labels):
         for i in range(0, len(images), 16):
             conf += confusion(model(images[i:i + 16].float() / 255).argmax(1), labels[i:i + 16])
     return miou(conf)
+
+
+def budget_changes(run):
+    """Epoch budgets of successive (resumed) invocations, from the args lines of train.log."""
+    budgets, resumed, resumed_at = [], {}, 0
+    with open(os.path.join(run, "train.log")) as f:
+        for line in f:
+            if line.startswith("resumed from epoch"):
+                resumed_at = int(line.split()[-1])
+            elif line.startswith("args "):
+                epochs = ast.literal_eval(line[5:])["epochs"]
+                if not budgets or budgets[-1] != epochs:
+                    if budgets:
+                        resumed[epochs] = resumed_at
+                    budgets.append(epochs)
+    return " -> ".join(f"{b}" + (f" (from epoch {resumed[b]})" if b in resumed else "") for b in budgets)
 
 
 def entry(data, sample, count, result):
@@ -112,6 +129,7 @@ def main():
                        f"horizontal flip, brightness/contrast jitter; bf16 autocast; seed {train_args['seed']}; "
                        "1 CPU thread"),
             "epochsPlanned": train_args["epochs"],
+            "epochBudgetHistory": budget_changes(args.run),
             "selectedEpoch": best["epoch"],
             "selectedValMiou": best["val_miou"],
             "command": ("/usr/bin/python3 models/train/train_camvid.py --data ../shared/data/camvid "
