@@ -10,7 +10,7 @@ import type { MethodContext, StepResult, TTAMethod } from './types.ts';
 
 export type BnVariant = 'bn' | 'bn-alpha' | 'bn-ema';
 
-export function bnDefaults(variant: BnVariant) {
+export function bnDefaults(variant: BnVariant): Record<string, number> {
   if (variant === 'bn-alpha') return { alpha: 0.1 };
   if (variant === 'bn-ema') return { momentum: 0.1 };
   return {};
@@ -24,7 +24,7 @@ function modeFor(variant: BnVariant, o: Record<string, number>): NormMode {
 
 export function createBn(variant: BnVariant) {
   return (model: AdaptableModel, _ctx: MethodContext, overrides?: Record<string, unknown>): TTAMethod => {
-    const o = resolveOptions(variant, bnDefaults(variant) as Record<string, number>, overrides);
+    const o = resolveOptions(variant, bnDefaults(variant), overrides);
     for (const [k, v] of Object.entries(o)) if (!(v >= 0 && v <= 1)) throw new Error(`${variant}: ${k} must be in [0, 1], got ${v}`);
     const source = new SourceCopy(model);
     model.setNormMode(modeFor(variant, o));

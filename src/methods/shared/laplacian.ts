@@ -51,7 +51,7 @@ export interface LaplacianResult {
 
 /** Minimise sum(unary*Y - lambda*(W Y)*Y + Y log Y) by the official fixed-point iteration. */
 export function laplacianOptimize(unary: tf.Tensor2D, kernel: tf.Tensor2D, lambda = 1, maxSteps = 100): LaplacianResult {
-  let y = tf.softmax(tf.neg(unary)) as tf.Tensor2D;
+  let y = tf.tidy(() => tf.softmax(tf.neg(unary)) as tf.Tensor2D);
   let oldE = Infinity;
   let energy = NaN;
   let iterations = 0;
