@@ -18,6 +18,7 @@ import { ResultStore } from '../src/bench/cli/store.ts';
 import { domainId, domainOrder, planRuns, type BenchEvent } from '../src/bench/protocol.ts';
 import type { BenchResults, Environment } from '../src/bench/types.ts';
 import type { WorkerRunResult } from '../src/bench/worker.ts';
+import type { PageInfo } from '../src/bench/page.ts';
 import { renderHtml, renderMarkdown } from '../src/report/index.ts';
 import { expandMethods } from '../src/bench/methods.ts';
 
@@ -65,7 +66,7 @@ async function main(): Promise<void> {
     progress.log(`\ninterrupted: finished domains are kept in ${outDir}; rerun with --out ${outDir} to resume`);
     void stop().then(() => process.exit(130));
   });
-  let worker: WorkerRunResult & { userAgent: string; hardwareConcurrency: number };
+  let worker: WorkerRunResult & PageInfo;
   try {
     const page = browser.context.pages()[0] ?? (await browser.context.newPage());
     page.on('pageerror', (err) => progress.log(`page error: ${err.message}`));
@@ -100,7 +101,7 @@ async function main(): Promise<void> {
   const environment: Environment = {
     backend: worker.backend,
     userAgent: worker.userAgent,
-    browserVersion: /(?:Headless)?Chrome\/([\d.]+)/.exec(worker.userAgent)?.[1] ?? 'unknown',
+    browserVersion: worker.browserVersion,
     hardwareConcurrency: worker.hardwareConcurrency,
     machine: { platform: process.platform, arch: process.arch, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGiB: +(totalmem() / 2 ** 30).toFixed(1), node: process.version, hostname: hostname() },
     gitCommit: gitCommit(),

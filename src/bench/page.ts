@@ -10,8 +10,26 @@ import type { BenchConfig } from './types.ts';
 declare global {
   interface Window {
     benchEvent?: (e: BenchEvent) => void;
-    webttaBench: { run(config: BenchConfig, done: string[]): Promise<WorkerRunResult & { userAgent: string; hardwareConcurrency: number }> };
+    webttaBench: { run(config: BenchConfig, done: string[]): Promise<WorkerRunResult & PageInfo> };
   }
+}
+
+export interface PageInfo {
+  userAgent: string;
+  /** Full browser version (the user agent string carries only the major one). */
+  browserVersion: string;
+  hardwareConcurrency: number;
+}
+
+interface UaData {
+  getHighEntropyValues(hints: string[]): Promise<{ fullVersionList?: { brand: string; version: string }[] }>;
+}
+
+async function browserVersion(): Promise<string> {
+  const ua = (navigator as unknown as { userAgentData?: UaData }).userAgentData;
+  const list = (await ua?.getHighEntropyValues(['fullVersionList']))?.fullVersionList ?? [];
+  const entry = list.find((b) => /chrom/i.test(b.brand)) ?? list.find((b) => !/not.a.brand/i.test(b.brand));
+  return entry ? `${entry.brand} ${entry.version}` : navigator.userAgent;
 }
 
 window.webttaBench = {
@@ -21,7 +39,7 @@ window.webttaBench = {
     const emit = (e: BenchEvent) => window.benchEvent?.(e);
     try {
       const result = await remote.run(config, done, Comlink.proxy(emit));
-      return { ...result, userAgent: navigator.userAgent, hardwareConcurrency: navigator.hardwareConcurrency };
+      return { ...result, userAgent: navigator.userAgent, browserVersion: await browserVersion(), hardwareConcurrency: navigator.hardwareConcurrency };
     } finally {
       remote[Comlink.releaseProxy]();
       worker.terminate();

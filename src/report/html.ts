@@ -73,7 +73,12 @@ export function renderHtml(results: BenchResults): string {
     '<h2>Throughput</h2>',
     horizontalBarChart(
       'images per second',
-      tput.map((r, i) => ({ label: r.kind === 'adapt' ? `adapt: ${r.label}` : r.label, value: r.imagesPerSec, color: r.kind === 'forward' ? '#888' : PALETTE[i % PALETTE.length] })),
+      // Methods keep the colours they have in the other charts.
+      tput.map((r) => ({
+        label: r.kind === 'adapt' ? `adapt: ${r.label}` : r.label,
+        value: r.imagesPerSec,
+        color: r.kind === 'forward' ? '#888' : PALETTE[results.config.methods.indexOf(r.label) % PALETTE.length],
+      })),
       'images/s',
     ),
     `<table><tr><th></th><th>images/s</th><th>first batch (ms)</th></tr>${tput

@@ -1,0 +1,112 @@
+/**
+ * The benchmark CLI end to end: a tiny run (2 methods x 2 corruptions x 20 images) through
+ * `scripts/bench.ts`, checked against an independent evaluation of the source model with
+ * onnxruntime-web in Node, then rerun with the same --out to check that it resumes.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import * as ort from 'onnxruntime-web';
+import { ROOT } from './browser.ts';
+import { parseCifarBatch } from '../src/data/cifar.ts';
+import { corruptRange } from '../src/data/cifar10c.ts';
+import type { BenchResults } from '../src/bench/types.ts';
+
+const run = promisify(execFile);
+const N = 20;
+const CORRUPTIONS = ['gaussian_noise', 'fog'] as const;
+const ARGS = ['--dev', '--methods', 'source,tent', '--corruptions', CORRUPTIONS.join(','), '--n', String(N), '--batch', '10', '--backend', 'wasm', '--ort-baseline'];
+
+let out: string;
+let first: { stdout: string; stderr: string };
+let results: BenchResults;
+
+async function bench(): Promise<{ stdout: string; stderr: string }> {
+  return run('node', ['--import', 'tsx', 'scripts/bench.ts', ...ARGS, '--out', out], { cwd: ROOT, timeout: 300_000, maxBuffer: 16 << 20 });
+}
+
+before(async () => {
+  out = mkdtempSync(join(tmpdir(), 'webtta-bench-e2e-'));
+  first = await bench();
+  results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as BenchResults;
+});
+after(() => rmSync(out, { recursive: true, force: true }));
+
+/** Source-model error on the same generated CIFAR-10-C images, computed with onnxruntime-web in Node. */
+async function ortSourceError(corruption: (typeof CORRUPTIONS)[number]): Promise<number> {
+  const clean = parseCifarBatch(new Uint8Array(readFileSync(join(ROOT, 'public/samples/cifar10/test_canonical_0-999.bin'))));
+  const px = corruptRange(clean, corruption, 5, 0, N, 0);
+  const x = new Float32Array(N * 3 * 32 * 32);
+  for (let i = 0; i < N; i++) for (let p = 0; p < 1024; p++) for (let c = 0; c < 3; c++) x[(i * 3 + c) * 1024 + p] = px[(i * 1024 + p) * 3 + c]! / 255;
+  ort.env.wasm.numThreads = 1;
+  const session = await ort.InferenceSession.create(readFileSync(join(ROOT, 'models/cifar10-resnet26.onnx')));
+  const logits = (await session.run({ [session.inputNames[0]!]: new ort.Tensor('float32', x, [N, 3, 32, 32]) }))[session.outputNames[0]!]!.data as Float32Array;
+  await session.release();
+  let wrong = 0;
+  for (let i = 0; i < N; i++) {
+    const row = Array.from(logits.subarray(i * 10, i * 10 + 10));
+    if (row.indexOf(Math.max(...row)) !== clean.labels[i]) wrong++;
+  }
+  return (100 * wrong) / N;
+}
+
+test('results.json holds every number, the config, the model hash and the environment', () => {
+  assert.equal(results.schema, 'webtta-bench/1');
+  assert.deepEqual(results.config.methods, ['source', 'tent']);
+  assert.deepEqual(results.config.corruptions, CORRUPTIONS);
+  assert.equal(results.config.n, N);
+  const onnx = readFileSync(join(ROOT, 'models/cifar10-resnet26.onnx'));
+  assert.equal(results.model.hash, createHash('sha256').update(onnx).digest('hex'));
+  assert.equal(results.environment.backend.backend, 'wasm');
+  assert.match(results.environment.browserVersion, /\d+\.\d+\.\d+\.\d+/);
+  assert.ok(results.environment.machine.cpus >= 1);
+  assert.deepEqual(results.runs.map((r) => [r.method, r.setting, r.seed, r.domains.map((d) => d.corruption)]), [
+    ['source', 'continual', 1, [...CORRUPTIONS]],
+    ['tent', 'continual', 1, [...CORRUPTIONS]],
+  ]);
+  for (const r of results.runs) {
+    assert.ok(r.timeToFirstBatchMs > 0);
+    for (const d of r.domains) {
+      assert.equal(d.n, N);
+      assert.equal(d.batchErrorPct.length, 2);
+      // Two equal batches: the domain error is the mean of the batch errors.
+      assert.ok(Math.abs(d.errorPct - (d.batchErrorPct[0]! + d.batchErrorPct[1]!) / 2) < 1e-9);
+      assert.ok(d.imagesPerSec > 0);
+    }
+  }
+  assert.deepEqual(results.forward.map((f) => f.engine), ['webtta', 'onnxruntime-web']);
+  for (const f of results.forward) assert.ok(f.imagesPerSec > 0, `${f.engine} forward images/s ${f.imagesPerSec}`);
+});
+
+test('the source row equals an independent onnxruntime-web evaluation of the same images', async () => {
+  const source = results.runs.find((r) => r.method === 'source')!;
+  for (const [i, c] of CORRUPTIONS.entries()) {
+    assert.equal(source.domains[i]!.errorPct, await ortSourceError(c), c);
+  }
+});
+
+test('results.md and report.html show the same numbers', () => {
+  const md = readFileSync(join(out, 'results.md'), 'utf8');
+  for (const r of results.runs) {
+    const cells = r.domains.map((d) => d.errorPct.toFixed(1));
+    const mean = (r.domains.reduce((s, d) => s + d.errorPct, 0) / r.domains.length).toFixed(1);
+    assert.ok(md.includes(`| ${r.method} | ${cells.join(' | ')} | ${mean} |`), `row of ${r.method} in results.md`);
+  }
+  assert.match(md, /forward only \(onnxruntime-web/);
+  const html = readFileSync(join(out, 'report.html'), 'utf8');
+  assert.equal((html.match(/<svg /g) ?? []).length, 3);
+  const embedded = html.match(/<script type="application\/json" id="results">(.*)<\/script>/s)![1]!;
+  assert.deepEqual(JSON.parse(embedded), results);
+});
+
+test('a rerun with the same --out resumes: finished domains are not run again', async () => {
+  const again = await bench();
+  assert.match(again.stderr, /resuming: 80 images of finished domains skipped/);
+  const second = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as BenchResults;
+  assert.deepEqual(second.runs, results.runs);
+});
