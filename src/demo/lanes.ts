@@ -8,7 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { AdaptableModel } from '../model/types.ts';
-import type { TTAMethod } from '../methods/types.ts';
+import type { MethodState, TTAMethod } from '../methods/types.ts';
 import { FeedbackTrainer, type FeedbackMark, type FeedbackOptions, type FeedbackStats } from './feedback.ts';
 import type { TensorRecord } from './persist.ts';
 
@@ -119,6 +119,17 @@ export class LaneRunner {
     this.feedback?.reset();
     this.disposeTwin();
     this.steps = 0;
+  }
+
+  /** The adapting method's own state (optimiser step and slots), when it can export it; copies the caller disposes. */
+  exportMethodState(): MethodState | undefined {
+    return this.method.exportState?.();
+  }
+
+  /** Write back a state from exportMethodState() (copied); call after importValues(). */
+  importMethodState(state: MethodState): void {
+    if (!this.method.importState) throw new Error(`method '${this.method.name}' cannot import a saved method state`);
+    this.method.importState(state);
   }
 
   /** Values of every parameter and norm statistic of the adapted model, in snapshot order. */

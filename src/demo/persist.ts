@@ -2,6 +2,8 @@
  * Adapted model state kept in IndexedDB, one record per model (keyed by name and file
  * hash, so a state never lands on a different model), restorable after a reload.
  */
+import type { SerializedMethodState } from '../runtime/resilient-state.ts';
+
 export interface TensorRecord {
   /** Variable name when saved (names carry a per-load prefix, so records match by position). */
   name: string;
@@ -18,6 +20,8 @@ export interface AdaptedState {
   savedAt: string;
   /** Parameter and norm-statistic values, in the model's snapshot order. */
   values: TensorRecord[];
+  /** The method's own state (optimiser step and moments), for methods that export it. */
+  methodState?: SerializedMethodState;
 }
 
 const DB_NAME = 'webtta';

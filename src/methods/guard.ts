@@ -58,8 +58,11 @@ export interface GuardedMethod extends TTAMethod {
 
 const EVENTS_KEPT = 100;
 
+/** Options as callers give them: any subset, collapse settings merged over the defaults. */
+export type GuardSettings = Partial<Omit<GuardOptions, 'collapse'>> & { collapse?: Partial<CollapseOptions> | false };
+
 /** Fill in and check options; bad values fail here, not deep in a run. */
-export function resolveGuardOptions(options: Partial<Omit<GuardOptions, 'collapse'>> & { collapse?: Partial<CollapseOptions> | false } = {}): GuardOptions {
+export function resolveGuardOptions(options: GuardSettings = {}): GuardOptions {
   const o: GuardOptions = {
     nonFinite: options.nonFinite ?? DEFAULT_GUARD.nonFinite,
     maxConsecutiveRollbacks: options.maxConsecutiveRollbacks ?? DEFAULT_GUARD.maxConsecutiveRollbacks,
@@ -97,7 +100,7 @@ interface WindowEntry {
 export function guardMethod(
   method: TTAMethod,
   model: AdaptableModel,
-  options: Parameters<typeof resolveGuardOptions>[0] = {},
+  options: GuardSettings = {},
   onEvent?: (event: GuardEvent) => void,
 ): GuardedMethod {
   const o = resolveGuardOptions(options);

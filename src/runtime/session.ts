@@ -17,12 +17,14 @@ function loadTfjsLayersModel(json: unknown, weights: Map<string, ArrayBuffer>, o
   return load(json, weights, opts);
 }
 import type { AdaptableModel, ModelInfo, ParamSnapshot, Task } from '../model/types.ts';
-import type { MethodContext, TTAMethod } from '../methods/types.ts';
+import type { MethodContext, MethodState, TTAMethod } from '../methods/types.ts';
 import { LaneRunner, type LaneStep } from '../demo/lanes.ts';
 import { makeBasicMethod } from '../demo/basic-methods.ts';
 import { Simulator, type CorruptionSpec, type OverlayLoader } from '../demo/simulate.ts';
 import type { FeedbackMark } from '../demo/feedback.ts';
 import type { AdaptedState } from '../demo/persist.ts';
+import { guardMethod, type GuardEvent, type GuardSettings } from '../methods/guard.ts';
+import { deserializeMethodState, disposeMethodState, serializeMethodState } from './resilient-state.ts';
 
 export type ModelSource =
   | { format: 'onnx'; bytes: Uint8Array }
@@ -60,6 +62,8 @@ export interface LaneConfig {
   seed?: number;
   /** Also run the frozen source model on every batch. */
   compareSource?: boolean;
+  /** Guard rails (NaN/Inf rollback, collapse reset); on with defaults unless false. */
+  guard?: GuardSettings | false;
 }
 
 /** One adaptation step's outcome, as plain arrays. */
@@ -78,6 +82,8 @@ export class TTASession {
   private method: TTAMethod | undefined;
   private lanes: LaneRunner | undefined;
   private simulator: Simulator | undefined;
+  /** Guard events not yet collected by takeGuardEvents(). */
+  private guardEvents: GuardEvent[] = [];
   backendInfo: BackendInfo | undefined;
 
   async init(backend: BackendChoice = 'auto', opts: InitOptions = {}): Promise<BackendInfo> {
@@ -148,7 +154,7 @@ export class TTASession {
     this.lanes?.dispose();
     this.lanes = undefined;
     const ctx: MethodContext = { seed: config.seed ?? 0, dataset: config.dataset };
-    this.lanes = await LaneRunner.create(model, (m) => makeBasicMethod(config.method, m, ctx), {
+    this.lanes = await LaneRunner.create(model, (m) => this.guarded(makeBasicMethod(config.method, m, ctx), m, config.guard), {
       compareSource: config.compareSource ?? true,
     });
   }
@@ -199,6 +205,7 @@ export class TTASession {
   async exportState(): Promise<AdaptedState> {
     const lanes = this.requireLanes();
     const info = this.requireModel().info;
+    const methodState = lanes.exportMethodState();
     return {
       model: info.name,
       hash: info.hash,
@@ -206,27 +213,63 @@ export class TTASession {
       steps: lanes.stepCount,
       savedAt: new Date().toISOString(),
       values: await lanes.exportValues(),
+      ...(methodState ? { methodState: await serializeMethodState(methodState) } : {}),
     };
   }
 
+  /** All or nothing: every check runs before the first value is written. */
   importState(state: AdaptedState): void {
     const info = this.requireModel().info;
+    const lanes = this.requireLanes();
     if (state.hash !== info.hash) {
       throw new Error(`adapted state is for model '${state.model}' (sha256 ${state.hash.slice(0, 12)}), loaded is '${info.name}' (${info.hash.slice(0, 12)})`);
     }
-    this.requireLanes().importValues(state.values, state.steps);
+    if (state.method !== lanes.methodName) {
+      throw new Error(`adapted state was made by method '${state.method}', the running method is '${lanes.methodName}'`);
+    }
+    const incoming = state.methodState ? deserializeMethodState(state.methodState, `adapted state of '${state.model}'`) : undefined;
+    try {
+      const current = lanes.exportMethodState();
+      if (current) {
+        try {
+          checkSameLayout(current, incoming, state.method);
+        } finally {
+          disposeMethodState(current);
+        }
+      }
+      lanes.importValues(state.values, state.steps);
+      if (incoming) lanes.importMethodState(incoming);
+    } finally {
+      if (incoming) disposeMethodState(incoming);
+    }
+  }
+
+  /** Guard events (rollbacks, resets, collapses) since the last call. */
+  takeGuardEvents(): GuardEvent[] {
+    const out = this.guardEvents;
+    this.guardEvents = [];
+    return out;
+  }
+
+  private guarded(method: TTAMethod, model: AdaptableModel, settings: GuardSettings | false | undefined): TTAMethod {
+    if (settings === false) return method;
+    return guardMethod(method, model, settings, (e) => {
+      this.guardEvents.push(e);
+      // Nobody collecting: keep the most recent ones only.
+      if (this.guardEvents.length > 1000) this.guardEvents.shift();
+    });
   }
 
   /**
    * Benchmark: adapt with the method `create` builds on the session's model, starting from
    * the source values whatever an earlier method did to them.
    */
-  async setMethod(create: (model: AdaptableModel) => TTAMethod | Promise<TTAMethod>): Promise<void> {
+  async setMethod(create: (model: AdaptableModel) => TTAMethod | Promise<TTAMethod>, guard?: GuardSettings | false): Promise<void> {
     const model = this.requireModel();
     this.disposeMethod();
     model.restore(this.sourceValues!);
     model.setNormMode({ kind: 'running' });
-    this.method = await create(model);
+    this.method = this.guarded(await create(model), model, guard);
   }
 
   private requireMethod(): TTAMethod {
@@ -280,5 +323,22 @@ export class TTASession {
 
   dispose(): void {
     this.disposeModel();
+  }
+}
+
+/** A saved method state must have the running method's slots, one entry per variable, shapes matching where both are allocated. */
+function checkSameLayout(current: MethodState, incoming: MethodState | undefined, method: string): void {
+  if (!incoming) throw new Error(`adapted state has no method state, method '${method}' needs its optimiser state`);
+  const slots = Object.keys(current.tensors).sort().join(', ');
+  if (Object.keys(incoming.tensors).sort().join(', ') !== slots) {
+    throw new Error(`adapted state's method state has slots [${Object.keys(incoming.tensors).join(', ')}], method '${method}' has [${slots}]`);
+  }
+  for (const [slot, list] of Object.entries(current.tensors)) {
+    const other = incoming.tensors[slot]!;
+    if (other.length !== list.length) throw new Error(`adapted state's method slot '${slot}' has ${other.length} entries, method '${method}' has ${list.length} variables`);
+    list.forEach((t, i) => {
+      const o = other[i];
+      if (t && o && !tf.util.arraysEqual(t.shape, o.shape)) throw new Error(`adapted state's method slot '${slot}' entry ${i} has shape [${o.shape}], method '${method}' has [${t.shape}]`);
+    });
   }
 }
