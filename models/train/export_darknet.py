@@ -11,7 +11,7 @@ The source outputs logits in ILSVRC devkit order; darknettiny_index_to_standard_
 maps output i to standard index map[i]. Here the last conv's kernel and bias columns are
 reordered (new column map[i] = old column i), so output j of the shipped model is standard
 class j and nothing downstream needs the mapping. The accuracy entries of an existing card
-are kept when the shipped files are unchanged.
+are kept when the source topology and the weight bytes are unchanged.
 """
 import argparse
 import json
@@ -61,6 +61,8 @@ def main():
             raise ValueError(f"{group['paths']}: {len(raw)} bytes, manifest describes {offset}")
         if len(group["paths"]) != 1:
             raise ValueError(f"{group['paths']}: multi-shard groups are not handled")
+        # A ".bin" name: dev servers (Vite) treat extensionless paths as JS modules.
+        group["paths"] = [group["paths"][0] + ".bin"]
         with open(os.path.join(dst, group["paths"][0]), "wb") as f:
             f.write(bytes(out))
     if permuted != {f"{HEAD}/kernel", f"{HEAD}/bias"}:
@@ -77,12 +79,15 @@ def main():
     files = [file_entry(f"{NAME}/model.json", "model")] + [
         file_entry(f"{NAME}/{g['paths'][0]}", "weights") for g in model["weightsManifest"]]
 
+    # Same source topology and same weight bytes: the same model, so its measured accuracy stays.
+    source_sha = sha256_file(os.path.join(src, "model.json"))
     card_path = os.path.join(MODELS_DIR, f"{NAME}.json")
     accuracy = []
     if os.path.exists(card_path):
         with open(card_path) as f:
             old = json.load(f)
-        if [x["sha256"] for x in old["files"]] == [x["sha256"] for x in files]:
+        weights_sha = lambda fs: [x["sha256"] for x in fs if x["role"] == "weights"]
+        if old["source"]["modelJsonSha256"] == source_sha and weights_sha(old["files"]) == weights_sha(files):
             accuracy = old["accuracy"]
     write_card(NAME, {
         "status": "final",
@@ -105,11 +110,11 @@ def main():
         "accuracy": accuracy,
         "source": {
             "data": "shared/data/darknet-tiny",
-            "modelJsonSha256": sha256_file(os.path.join(src, "model.json")),
+            "modelJsonSha256": source_sha,
             "labelMapSha256": sha256_file(os.path.join(src, "darknettiny_index_to_standard_index.json")),
             "change": (f"{HEAD}/kernel and {HEAD}/bias columns reordered by "
                        "darknettiny_index_to_standard_index.json so outputs are in standard order; "
-                       "all other weights byte-identical"),
+                       "all other weights byte-identical; weight files renamed <name>.bin"),
         },
         "training": {"recipe": "not trained here: pretrained Darknet reference tiny model, imported as is"},
         "export": {"script": "models/train/export_darknet.py",
