@@ -5,8 +5,9 @@ import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { parseCifarBatch } from '../src/data/cifar.ts';
 import { contactSheet } from '../src/data/contact-sheet.ts';
-import { ALL_CORRUPTIONS, BENCHMARK_CORRUPTIONS, corrupt, corruptionRng, loadFrostOverlays, type Severity } from '../src/data/corruptions/index.ts';
-import { decodeImageNode, decodeImageSync, encodePng } from '../src/data/decode-node.ts';
+import { ALL_CORRUPTIONS, BENCHMARK_CORRUPTIONS, corrupt, corruptionRng, type Severity } from '../src/data/corruptions/index.ts';
+import { decodeImageSync, encodePng } from '../src/data/decode-node.ts';
+import { loadFrostOverlaysFromDisk } from '../src/data/node.ts';
 import { imageFromUint8, imageToUint8 } from '../src/data/image.ts';
 import { corruptedSource, memorySource } from '../src/stream/source.ts';
 import { buildStream } from '../src/stream/stream.ts';
@@ -26,7 +27,7 @@ test('corruptions give the same bytes in the browser as in Node; contact sheet a
   const r = await s.call<{ b64: string; ms: number; frostSizes: number[][] }>('corruptOne', sharedDataUrl(CIFAR_REL), index, seed);
   const browser = new Uint8Array(Buffer.from(r.b64, 'base64'));
   assert.deepEqual(r.frostSizes, [[600, 900], [315, 560], [315, 560], [350, 527], [495, 660]]);
-  const frost = await loadFrostOverlays(async (f) => new Uint8Array(readFileSync(join(ROOT, 'public/corruptions', f))), decodeImageNode);
+  const frost = await loadFrostOverlaysFromDisk();
   const clean = cifar.data.slice(index * 3072, (index + 1) * 3072);
   ALL_CORRUPTIONS.forEach((name, c) => {
     for (let sev = 1; sev <= 5; sev++) {

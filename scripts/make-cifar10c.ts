@@ -8,17 +8,15 @@
  */
 import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { parseCifarBatch } from '../src/data/cifar.ts';
 import { corruptionFileHeader, corruptRange, labelsFile, SEVERITIES } from '../src/data/cifar10c.ts';
 import {
-  BENCHMARK_CORRUPTIONS, EXTRA_CORRUPTIONS, isCorruptionName, loadFrostOverlays, type CorruptionName, type Severity,
+  BENCHMARK_CORRUPTIONS, EXTRA_CORRUPTIONS, isCorruptionName, type CorruptionName, type Severity,
 } from '../src/data/corruptions/index.ts';
-import { decodeImageNode } from '../src/data/decode-node.ts';
+import { loadFrostOverlaysFromDisk } from '../src/data/node.ts';
 
-const ROOT = resolve(fileURLToPath(import.meta.url), '../..');
 const CHUNK = 500;
 
 interface Task { name: CorruptionName; severity: Severity; start: number; end: number }
@@ -32,7 +30,7 @@ function loadClean(file: string, n: number) {
 
 async function workerMain(setup: Setup) {
   const clean = loadClean(setup.cifarFile, setup.n);
-  const frost = await loadFrostOverlays(async (f) => new Uint8Array(readFileSync(join(ROOT, 'public/corruptions', f))), decodeImageNode);
+  const frost = await loadFrostOverlaysFromDisk();
   parentPort!.on('message', (task: Task) => {
     const bytes = corruptRange(clean, task.name, task.severity, task.start, task.end, setup.seed, frost);
     parentPort!.postMessage({ task, bytes }, [bytes.buffer as ArrayBuffer]);

@@ -1,6 +1,7 @@
 // Browser side of e2e/corruptions.test.ts: corruptions, decoders, folder trees and streams in the page.
 import { parseCifarBatch } from '../../src/data/cifar.ts';
-import { ALL_CORRUPTIONS, corrupt, corruptionRng, loadFrostOverlays, type FrostOverlays, type Severity } from '../../src/data/corruptions/index.ts';
+import { fetchBytes, loadFrostOverlaysFromUrl } from '../../src/data/browser.ts';
+import { ALL_CORRUPTIONS, corrupt, corruptionRng, type FrostOverlays, type Severity } from '../../src/data/corruptions/index.ts';
 import { decodeImageBrowser } from '../../src/data/decode-browser.ts';
 import { directoryHandleTree } from '../../src/data/files.ts';
 import { listLabelledFolder } from '../../src/data/folders.ts';
@@ -16,15 +17,9 @@ const toB64 = (bytes: Uint8Array) => {
 };
 const fromB64 = (b64: string) => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
 
-async function fetchBytes(url: string): Promise<Uint8Array> {
-  const r = await fetch(url);
-  if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
-  return new Uint8Array(await r.arrayBuffer());
-}
-
 let frost: FrostOverlays | undefined;
 async function overlays(): Promise<FrostOverlays> {
-  frost ??= await loadFrostOverlays((f) => fetchBytes(`/corruptions/${f}`), decodeImageBrowser);
+  frost ??= await loadFrostOverlaysFromUrl();
   return frost;
 }
 

@@ -6,22 +6,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseCifarBatch } from './cifar.ts';
 import { corruptRange, readCifar10C } from './cifar10c.ts';
-import { loadFrostOverlays } from './corruptions/index.ts';
-import { decodeImageNode } from './decode-node.ts';
+import { loadFrostOverlaysFromDisk } from './node.ts';
 import { npyHeaderBytes, readNpy, toNumbers } from './npy.ts';
 import { fileByteSource } from './files-node.ts';
 import { npyCorruptionSource } from '../stream/file-sources.ts';
 import { corruptedSource, memorySource } from '../stream/source.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
-const CIFAR_DIR = '/work/shared/data/cifar10';
+const CIFAR_DIR = join(ROOT, '../shared/data/cifar10');
 
 test('CIFAR-10 binary reader: layout, labels, errors', () => {
-  const b = parseCifarBatch(new Uint8Array(readFileSync('/work/shared/data/cifar10-test-lossless/test_canonical_0-999.bin')));
+  const b = parseCifarBatch(new Uint8Array(readFileSync(new URL('../../../shared/data/cifar10-test-lossless/test_canonical_0-999.bin', import.meta.url).pathname)));
   assert.equal(b.n, 1000);
   // official test labels 0..9: cat ship ship airplane frog frog automobile frog cat automobile
   assert.deepEqual(Array.from(b.labels.subarray(0, 10)), [3, 8, 8, 0, 6, 6, 1, 6, 3, 1]);
-  const raw = readFileSync('/work/shared/data/cifar10-test-lossless/test_canonical_0-999.bin');
+  const raw = readFileSync(new URL('../../../shared/data/cifar10-test-lossless/test_canonical_0-999.bin', import.meta.url).pathname);
   // pixel (row 5, col 7) of image 2: R at 1 + 5*32+7, G at +1024, B at +2048 of record 2
   const rec = 2 * 3073 + 1 + 5 * 32 + 7;
   assert.deepEqual(Array.from(b.data.subarray(2 * 3072 + (5 * 32 + 7) * 3, 2 * 3072 + (5 * 32 + 7) * 3 + 3)), [raw[rec], raw[rec + 1024], raw[rec + 2048]]);
@@ -42,7 +41,7 @@ test('make-cifar10c writes the official layout and round-trips byte for byte', a
     const labels = readNpy(new Uint8Array(readFileSync(join(out, 'labels.npy'))), 'labels.npy');
     assert.deepEqual(labels.header.shape, [120]);
     assert.deepEqual(toNumbers(labels.data), [0, 1, 2, 3, 4].flatMap(() => Array.from(clean.labels)));
-    const frost = await loadFrostOverlays(async (f) => new Uint8Array(readFileSync(join(ROOT, 'public/corruptions', f))), decodeImageNode);
+    const frost = await loadFrostOverlaysFromDisk();
     for (const name of names) {
       const file = new Uint8Array(readFileSync(join(out, `${name}.npy`)));
       const arr = readNpy(file, name);

@@ -5,12 +5,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { fileImageSource, sceneCropSource } from '../stream/file-sources.ts';
+import { asOutliers, memorySource } from '../stream/source.ts';
+import { buildStream } from '../stream/stream.ts';
+import { readCifarBatchFile } from './node.ts';
 import { encodeJpeg } from './corruptions/jpeg.ts';
 import { decodeImageNode, decodeImageSync, encodePng } from './decode-node.ts';
 import { nodeFileTree } from './files-node.ts';
 import { listCamVid, listImageNetC, listLabelledFolder, parseLabelList, parseSynsetWords, readSegmentationPair } from './folders.ts';
 
-const SHARED = '/work/shared/data';
+const SHARED = new URL('../../../shared/data', import.meta.url).pathname;
 
 test('CamVid pairs: 367/101/233 split sizes, label maps are class indices 0..11', async () => {
   const tree = nodeFileTree(join(SHARED, 'camvid'));
@@ -85,4 +88,24 @@ test('decoder errors name the file', () => {
   const png = encodePng({ height: 2, width: 2, data: new Uint8Array(12).fill(9) });
   assert.deepEqual(Array.from(decodeImageSync(png, 'p.png').data), new Array(12).fill(9));
   assert.throws(() => decodeImageSync(png.subarray(0, 30), 'cut.png'), /cannot decode PNG cut\.png/);
+});
+
+test('open-set stream: CIFAR inliers with ImageNet-subset images and CamVid crops resized to 32x32 as outliers', async () => {
+  const cifar = readCifarBatchFile(join(SHARED, 'cifar10-test-lossless/test_canonical_0-999.bin'));
+  const inliers = memorySource('cifar', { ...cifar, n: 60, data: cifar.data.subarray(0, 60 * 3072), labels: cifar.labels.subarray(0, 60) });
+  const inetTree = nodeFileTree(join(SHARED, 'imagenet-val-subset'));
+  const inet = asOutliers(fileImageSource('imagenet', parseLabelList(readFileSync(join(SHARED, 'imagenet-val-subset/labels_1000class.txt'), 'utf8')), inetTree, decodeImageNode, 32, 32));
+  const cam = nodeFileTree(join(SHARED, 'camvid'));
+  const crops = sceneCropSource('camvid', await listCamVid(cam, '', 'test'), cam, decodeImageNode, 233, 32, 32, 0);
+  const s = await buildStream([{ name: 'clean', source: inliers }], { setting: 'continual', batchSize: 20, seed: 0, openSet: { share: 0.4, sources: [inet, crops] } });
+  assert.equal(s.length, 100);
+  let outliers = 0;
+  for await (const b of s) {
+    assert.equal(b.images.length, b.n * 3072);
+    for (let k = 0; k < b.n; k++) {
+      if (b.outlier[k]) outliers++;
+      assert.equal(b.labels[k]! < 0, b.outlier[k] === 1);
+    }
+  }
+  assert.equal(outliers, 40);
 });

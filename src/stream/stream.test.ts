@@ -8,7 +8,7 @@ import { COTTA_IMAGENET_ORDERS, corruptionOrder, cottaImagenetOrder, dirichletOr
 import { asOutliers, corruptedSource, memorySource, noiseSource, type ImageSource } from './source.ts';
 import { buildStream, type Batch, type Domain } from './stream.ts';
 
-const cifar = parseCifarBatch(new Uint8Array(readFileSync('/work/shared/data/cifar10-test-lossless/test_canonical_0-999.bin')));
+const cifar = parseCifarBatch(new Uint8Array(readFileSync(new URL('../../../shared/data/cifar10-test-lossless/test_canonical_0-999.bin', import.meta.url).pathname)));
 const clean = memorySource('clean', cifar);
 
 /** A source that records every get() so tests can see what was loaded when. */

@@ -3,12 +3,12 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { Rng } from '../../util/rng.ts';
 import { parseCifarBatch } from '../cifar.ts';
-import { decodeImageNode } from '../decode-node.ts';
+import { loadFrostOverlaysFromDisk } from '../node.ts';
 import { imageFromUint8, imageToUint8, makeImage, type RgbImage } from '../image.ts';
 import { diskKernel } from './blur.ts';
 import { elasticTransform } from './digital.ts';
 import {
-  ALL_CORRUPTIONS, corrupt, corruptMany, corruptionRng, loadFrostOverlays, type CorruptionName, type Severity,
+  ALL_CORRUPTIONS, corrupt, corruptMany, corruptionRng, type CorruptionName, type Severity,
 } from './index.ts';
 import { poisson } from './noise.ts';
 import { zoomFactors, PARAM_SETS } from './params.ts';
@@ -16,8 +16,8 @@ import { motionBlur, raster } from './raster.ts';
 import { plasmaFractal } from './weather.ts';
 
 const ROOT = new URL('../../../', import.meta.url).pathname;
-const cifar = parseCifarBatch(new Uint8Array(readFileSync('/work/shared/data/cifar10-test-lossless/test_canonical_0-999.bin')));
-const frost = await loadFrostOverlays(async (f) => new Uint8Array(readFileSync(`${ROOT}public/corruptions/${f}`)), decodeImageNode);
+const cifar = parseCifarBatch(new Uint8Array(readFileSync(`${ROOT}../shared/data/cifar10-test-lossless/test_canonical_0-999.bin`)));
+const frost = await loadFrostOverlaysFromDisk();
 const cleanU8 = (i: number) => cifar.data.slice(i * 3072, (i + 1) * 3072);
 const clean = (i: number) => imageFromUint8(cleanU8(i), 32, 32);
 const IMAGES = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
