@@ -11,13 +11,18 @@ import type { AdaptedState } from '../src/demo/persist.ts';
 import type { BackendChoice } from '../src/runtime/backend.ts';
 import { TFJS_WASM_PATHS } from '../src/runtime/wasm-paths.ts';
 import { bitmapsToBatch, type ImageBatch } from '../src/runtime/images.ts';
+import { holdLifeLock, simulateFault, watchDeviceLoss } from '../src/runtime/resilient-worker.ts';
 
 const session = new TTASession();
 // Frost overlays as served from public/corruptions/ (dev server and build alike).
 const overlays = fetchOverlays(new URL(`${import.meta.env.BASE_URL}corruptions/`, self.location.origin).href);
 
 const api = {
-  init: (backend: BackendChoice = 'auto') => session.init(backend, { wasmPaths: TFJS_WASM_PATHS }),
+  init: async (backend: BackendChoice = 'auto') => {
+    const info = await session.init(backend, { wasmPaths: TFJS_WASM_PATHS });
+    watchDeviceLoss();
+    return info;
+  },
   loadModel: (source: ModelSource, opts: LoadOptions) => session.loadModel(source, opts),
   predict: (batch: ImageBatch) => session.predict(batch),
   /** Images arrive as transferred ImageBitmaps and are resized to the model input here. */
@@ -41,6 +46,9 @@ const api = {
   exportState: () => session.exportState(),
   importState: (state: AdaptedState) => session.importState(state),
   memory: () => session.memory(),
+  takeGuardEvents: () => session.takeGuardEvents(),
+  holdLifeLock,
+  simulateFault,
   dispose: () => session.dispose(),
 };
 

@@ -66,6 +66,14 @@ export interface LaneConfig {
   guard?: GuardSettings | false;
 }
 
+export interface RuntimeMemory {
+  numTensors: number;
+  numBytes: number;
+  wasmHeapBytes?: number;
+  gpuBytesInUse?: number;
+  gpuBytesAllocated?: number;
+}
+
 /** One adaptation step's outcome, as plain arrays. */
 export interface MethodStep {
   /** Arg-max class per image (classification) or per pixel (segmentation). */
@@ -306,9 +314,18 @@ export class TTASession {
     this.method = undefined;
   }
 
-  memory(): { numTensors: number; numBytes: number } {
-    const m = tf.memory();
-    return { numTensors: m.numTensors, numBytes: m.numBytes };
+  /**
+   * Live tensors and their bytes, plus what the backend itself holds: the WASM heap size
+   * (it only grows) or the WebGPU buffer pool (in use / allocated).
+   */
+  memory(): RuntimeMemory {
+    const m = tf.memory() as tf.MemoryInfo & { numBytesInGPU?: number; numBytesAllocatedInGPU?: number };
+    const out: RuntimeMemory = { numTensors: m.numTensors, numBytes: m.numBytes };
+    const heap = (tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } }).wasm?.HEAPU8;
+    if (heap) out.wasmHeapBytes = heap.buffer.byteLength;
+    if (m.numBytesInGPU !== undefined) out.gpuBytesInUse = m.numBytesInGPU;
+    if (m.numBytesAllocatedInGPU !== undefined) out.gpuBytesAllocated = m.numBytesAllocatedInGPU;
+    return out;
   }
 
   private disposeModel(): void {

@@ -1,0 +1,116 @@
+/** Worker crash, termination and WebGPU device loss under the restarting client (e2e/reliability.test.ts). */
+import { ResilientRuntimeClient, type RestartEvent } from '../../src/runtime/resilient-client.ts';
+import { RuntimeClient } from '../../src/runtime/client.ts';
+import type { ImageBatch } from '../../src/runtime/images.ts';
+import type { AdaptedState } from '../../src/demo/persist.ts';
+import type { BackendChoice } from '../../src/runtime/backend.ts';
+import { Rng } from '../../src/util/rng.ts';
+
+function batch(seed: number, n = 4): ImageBatch {
+  const rng = new Rng(seed);
+  return { data: Uint8Array.from({ length: n * 16 * 16 * 3 }, () => Math.floor(rng.random() * 256)), shape: [n, 16, 16, 3] };
+}
+
+async function modelBytes(): Promise<Uint8Array> {
+  return new Uint8Array(await (await fetch('/models/fixtures/resnet-tiny.onnx')).arrayBuffer());
+}
+
+/** Bit-exact comparison of two adapted states (timestamps aside). */
+function sameState(a: AdaptedState, b: AdaptedState): boolean {
+  const eq = (x: Float32Array, y: Float32Array) => x.length === y.length && x.every((v, i) => Object.is(v, y[i]));
+  if (a.hash !== b.hash || a.method !== b.method || a.steps !== b.steps || a.values.length !== b.values.length) return false;
+  if (!a.values.every((r, i) => eq(r.data, b.values[i]!.data))) return false;
+  const [ma, mb] = [a.methodState, b.methodState];
+  if (!ma || !mb || JSON.stringify(ma.counters) !== JSON.stringify(mb.counters)) return false;
+  return Object.entries(ma.tensors).every(([k, list]) => list.every((r, i) => (r === null ? mb.tensors[k]![i] === null : eq(r.data, mb.tensors[k]![i]!.data))));
+}
+
+async function messageOf(p: Promise<unknown>): Promise<string | null> {
+  try {
+    await p;
+    return null;
+  } catch (err) {
+    return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  }
+}
+
+async function adaptedClient(backend: BackendChoice, onRestart: (e: RestartEvent) => void) {
+  const c = new ResilientRuntimeClient({ checkpointEvery: 1, onRestart });
+  const info = await c.init(backend);
+  await c.loadModel({ format: 'onnx', bytes: await modelBytes() }, { name: 'resnet-tiny' });
+  await c.startLanes({ method: 'tent', dataset: 'cifar10', compareSource: false });
+  return { c, info };
+}
+
+/**
+ * Adapt 3 batches, end the worker ('terminate' from the page with a step in flight, or
+ * 'exit' from inside), then check the restored state and the next step against a client
+ * that never stopped.
+ */
+export async function restartAfter(kind: 'terminate' | 'exit') {
+  const events: RestartEvent[] = [];
+  let restarted!: () => void;
+  const restartSeen = new Promise<void>((r) => (restarted = r));
+  const { c } = await adaptedClient('wasm', (e) => {
+    events.push(e);
+    restarted();
+  });
+  const ref = (await adaptedClient('wasm', () => undefined)).c;
+  for (const seed of [1, 2, 3]) {
+    await c.stepLanes(batch(seed));
+    await ref.stepLanes(batch(seed));
+  }
+  const saved = c.lastCheckpoint!;
+  let inflight: string | null = null;
+  if (kind === 'terminate') {
+    const step = c.stepLanes(batch(4));
+    await new Promise((r) => setTimeout(r, 5));
+    c.worker!.terminate();
+    inflight = await messageOf(step);
+  } else {
+    inflight = await messageOf(c.simulateFault('exit'));
+  }
+  await restartSeen;
+  const restored = await c.exportState();
+  const [next, refNext] = [await c.stepLanes(batch(5)), await ref.stepLanes(batch(5))];
+  const sameNext = next.lanes.adapted!.probs.every((v, i) => Object.is(v, refNext.lanes.adapted!.probs[i]));
+  const mem = await c.memory();
+  await c.dispose();
+  await ref.dispose();
+  return { events, inflight, savedSteps: saved.steps, restoredSame: sameState(restored, saved), sameNext, numTensors: mem.numTensors };
+}
+
+/** Without the restarting client a call to a terminated worker never settles: the control case. */
+export async function plainClientAfterTerminate(): Promise<string> {
+  const c = new RuntimeClient();
+  await c.init('wasm');
+  (c as unknown as { worker: Worker }).worker.terminate();
+  const outcome = await Promise.race([
+    c.memory().then(
+      () => 'answered',
+      () => 'rejected',
+    ),
+    new Promise<string>((r) => setTimeout(() => r('no answer after 3 s'), 3000)),
+  ]);
+  return outcome;
+}
+
+/** Adapt on WebGPU, destroy the device (as a GPU reset does), and continue on the fallback backend. */
+export async function deviceLost() {
+  const events: RestartEvent[] = [];
+  let restarted!: () => void;
+  const restartSeen = new Promise<void>((r) => (restarted = r));
+  const { c, info } = await adaptedClient('webgpu', (e) => {
+    events.push(e);
+    restarted();
+  });
+  for (const seed of [1, 2]) await c.stepLanes(batch(seed));
+  const saved = c.lastCheckpoint!;
+  const fault = await messageOf(c.simulateFault('device-lost'));
+  await restartSeen;
+  const restored = await c.exportState();
+  const next = await c.stepLanes(batch(3));
+  const finite = next.lanes.adapted!.probs.every(Number.isFinite);
+  await c.dispose();
+  return { firstBackend: info.backend, events, fault, restoredSame: sameState(restored, saved), finite, stepsAfter: next.steps };
+}
