@@ -9,6 +9,7 @@ import { ALL_CORRUPTIONS, BENCHMARK_CORRUPTIONS, corrupt, corruptionRng, type Se
 import { decodeImageSync, encodePng } from '../src/data/decode-node.ts';
 import { loadFrostOverlaysFromDisk } from '../src/data/node.ts';
 import { imageFromUint8, imageToUint8 } from '../src/data/image.ts';
+import { corruptionFileHeader, corruptRange } from '../src/data/cifar10c.ts';
 import { corruptedSource, memorySource } from '../src/stream/source.ts';
 import { buildStream } from '../src/stream/stream.ts';
 import { openPage, ROOT, SHARED_DATA, sharedDataUrl, type BrowserSession } from './browser.ts';
@@ -85,4 +86,20 @@ test('a reset_each_shift stream built in the page equals the one built in Node',
   assert.deepEqual(browser.map((b) => b.n), [16, 16, 8, 16, 16, 8]);
   assert.deepEqual(browser.map((b) => b.reset), [true, false, false, true, false, false]);
   assert.deepEqual(browser, node);
+});
+
+test('official-layout .npy read lazily over HTTP Range requests in the page', async () => {
+  const n = 10;
+  const clean = { ...cifar, n, data: cifar.data.subarray(0, n * 3072), labels: cifar.labels.subarray(0, n) };
+  const frost = await loadFrostOverlaysFromDisk();
+  const body = [1, 2, 3, 4, 5].map((sev) => corruptRange(clean, 'fog', sev as Severity, 0, n, 3, frost));
+  const file = new Uint8Array([...corruptionFileHeader(n), ...body.flatMap((b) => Array.from(b))]);
+  mkdirSync(join(ROOT, 'test-results'), { recursive: true });
+  writeFileSync(join(ROOT, 'test-results/e2e-fog.npy'), file);
+  const r = await s.call<{ size: number; labels: number[]; b64: string }>('npyOverHttp', '/test-results/e2e-fog.npy', Array.from(clean.labels), 4, [3, 4, 9]);
+  assert.equal(r.size, n);
+  assert.deepEqual(r.labels, [3, 4, 9].map((i) => clean.labels[i]!));
+  const got = new Uint8Array(Buffer.from(r.b64, 'base64'));
+  assert.deepEqual(got.subarray(0, 2 * 3072), body[3]!.subarray(3 * 3072, 5 * 3072));
+  assert.deepEqual(got.subarray(2 * 3072), body[3]!.subarray(9 * 3072, 10 * 3072));
 });

@@ -3,10 +3,10 @@ import { parseCifarBatch } from '../../src/data/cifar.ts';
 import { fetchBytes, loadFrostOverlaysFromUrl } from '../../src/data/browser.ts';
 import { ALL_CORRUPTIONS, corrupt, corruptionRng, type FrostOverlays, type Severity } from '../../src/data/corruptions/index.ts';
 import { decodeImageBrowser } from '../../src/data/decode-browser.ts';
-import { directoryHandleTree } from '../../src/data/files.ts';
+import { directoryHandleTree, urlByteSource } from '../../src/data/files.ts';
 import { listLabelledFolder } from '../../src/data/folders.ts';
 import { imageFromUint8, imageToUint8 } from '../../src/data/image.ts';
-import { fileImageSource } from '../../src/stream/file-sources.ts';
+import { fileImageSource, npyCorruptionSource } from '../../src/stream/file-sources.ts';
 import { corruptedSource, memorySource } from '../../src/stream/source.ts';
 import { buildStream } from '../../src/stream/stream.ts';
 
@@ -76,4 +76,11 @@ export async function streamSummary(cifarUrl: string) {
     batches.push({ n: b.n, reset: b.reset, labels: Array.from(b.labels), sum: b.images.reduce((a, v) => a + v, 0) });
   }
   return batches;
+}
+
+/** Images [indices] of severity `severity` of a CIFAR-10-C .npy served over HTTP, read with Range requests. */
+export async function npyOverHttp(url: string, labels: number[], severity: 1 | 2 | 3 | 4 | 5, indices: number[]) {
+  const src = await npyCorruptionSource('fog', urlByteSource(url), Int32Array.from(labels), severity);
+  const items = await src.get(indices);
+  return { size: src.size, labels: Array.from(items.labels), b64: toB64(items.images) };
 }

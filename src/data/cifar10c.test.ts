@@ -9,6 +9,7 @@ import { corruptRange, readCifar10C } from './cifar10c.ts';
 import { loadFrostOverlaysFromDisk } from './node.ts';
 import { npyHeaderBytes, readNpy, toNumbers } from './npy.ts';
 import { fileByteSource } from './files-node.ts';
+import { blobByteSource } from './files.ts';
 import { npyCorruptionSource } from '../stream/file-sources.ts';
 import { corruptedSource, memorySource } from '../stream/source.ts';
 
@@ -57,6 +58,9 @@ test('make-cifar10c writes the official layout and round-trips byte for byte', a
         assert.deepEqual(some.images.subarray(0, 3072), sev.data.subarray(23 * 3072, 24 * 3072));
         assert.deepEqual(some.images.subarray(3072, 4 * 3072), sev.data.subarray(0, 3 * 3072));
         assert.deepEqual(Array.from(some.labels), [23, 0, 1, 2, 9].map((i) => clean.labels[i]!));
+        // ...through a Blob (a File the user picked in the browser)...
+        const blobSrc = await npyCorruptionSource(name, blobByteSource(new Blob([file])), Int32Array.from(toNumbers(labels.data)), s);
+        assert.deepEqual((await blobSrc.get([7, 8])).images, sev.data.subarray(7 * 3072, 9 * 3072));
         // ...and as corrupting on the fly in a stream source.
         const fly = await corruptedSource(memorySource('clean', clean), name as 'fog', s, { seed: 7, frost, params: 'cifar' }).get([5, 6]);
         assert.deepEqual(fly.images, sev.data.subarray(5 * 3072, 7 * 3072));
