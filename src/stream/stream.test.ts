@@ -109,6 +109,7 @@ test('label orders: sorted, Dirichlet(0.1) long runs vs near-i.i.d. shuffle (RoT
   const shuffled = await labelsOf('shuffle');
   const dir01 = await labelsOf({ dirichlet: 0.1 });
   const dir10 = await labelsOf({ dirichlet: 10 });
+  assert.deepEqual(await labelsOf('dirichlet'), dir01, "'dirichlet' means concentration 0.1");
   assert.deepEqual([...dir01].sort(), [...shuffled].sort(), 'same multiset of labels');
   const r = { shuffle: dominantShare(shuffled), d01: dominantShare(dir01), d10: dominantShare(dir10) };
   assert.ok(r.shuffle < 0.25, JSON.stringify(r));

@@ -9,7 +9,10 @@ import type { ImageSource } from './source.ts';
 
 export type Setting = 'reset_each_shift' | 'continual' | 'mixed_domains';
 
-export type LabelOrder = 'dataset' | 'shuffle' | 'sorted' | { dirichlet: number };
+/** 'dirichlet' = RoTTA's practical-TTA default, concentration 0.1. */
+export type LabelOrder = 'dataset' | 'shuffle' | 'sorted' | 'dirichlet' | { dirichlet: number };
+
+export const DEFAULT_DIRICHLET = 0.1;
 
 export interface Domain {
   readonly name: string;
@@ -76,6 +79,7 @@ async function orderItems(labels: Int32Array, order: LabelOrder, rng: Rng): Prom
   if (order === 'dataset') return ids;
   if (order === 'shuffle') return rng.shuffle(ids);
   if (order === 'sorted') return ids.sort((a, b) => labels[a]! - labels[b]! || a - b);
+  if (order === 'dirichlet') return dirichletOrder(labels, DEFAULT_DIRICHLET, rng);
   if (typeof order === 'object' && 'dirichlet' in order) return dirichletOrder(labels, order.dirichlet, rng);
   throw new Error(`unknown label order ${JSON.stringify(order)}`);
 }
