@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, type BackendName } from '../../src/runtime/backend.ts';
 import { TFJS_WASM_PATHS } from '../../src/runtime/wasm-paths.ts';
-import { loadModelCard, type CardFileReader } from '../../src/model/cards.ts';
+import { loadModelCard, type CardAccuracy, type CardFileReader } from '../../src/model/cards.ts';
 import { cardModel, evalClassifier, evalSegmenter, loadCamvidFrames, loadLabelledList } from '../../src/model/card-eval.ts';
 import { parseCifarBatch } from '../../src/data/cifar.ts';
 import { sniffFormat, toRgb, type ImageDecoder } from '../../src/data/decode.ts';
@@ -28,7 +28,7 @@ const decode: ImageDecoder = async (bytes, what) => {
 
 export interface SampleResult {
   backend: string;
-  card: { status: string; accuracy: { sample: string; metric: string; value: number; correct?: number; count: number }[] };
+  card: { status: string; accuracy: readonly CardAccuracy[] };
   measured: { metric: string; value: number; correct?: number; count: number }[];
   tensorsBefore: number;
   tensorsAfter: number;

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { SegmentationTally, type SegmentationSummary } from '../metrics/index.ts';
 import type { ImageDecoder } from '../data/decode.ts';
 import { cardPreprocess, type ModelCard } from './cards.ts';
-import { loadOnnxModel } from './index.ts';
+import { loadOnnxModel, loadTfjsLayersModel, type LoadOptions } from './index.ts';
 
 export interface LabelledImages {
   readonly n: number;
@@ -23,40 +23,30 @@ export interface LabelledImages {
 /** Logits of a batch of [0,1] RGB NHWC images. */
 export type Forward = (images: tf.Tensor4D) => tf.Tensor;
 
-/** A forward function for a carded model from its verified files (see loadModelCard). */
+/** A forward function for a carded model from its verified files (see loadModelCard), via our runtime. */
 export async function cardModel(card: ModelCard, files: ReadonlyMap<string, Uint8Array>): Promise<{ forward: Forward; dispose(): void }> {
+  const preprocess = cardPreprocess(card);
+  const opts: LoadOptions = {
+    name: card.name,
+    task: card.task,
+    inputShape: [card.input.height, card.input.width, 3],
+    ...(preprocess ? { preprocess } : {}),
+  };
   if (card.format === 'onnx') {
-    const bytes = files.get(card.files.find((f) => f.role === 'model')!.path)!;
-    const preprocess = cardPreprocess(card);
-    const model = await loadOnnxModel(bytes, {
-      name: card.name,
-      task: card.task,
-      inputShape: [card.input.height, card.input.width, 3],
-      ...(preprocess ? { preprocess } : {}),
-    });
+    const model = await loadOnnxModel(files.get(card.files.find((f) => f.role === 'model')!.path)!, opts);
     return { forward: (x) => model.forward(x).logits, dispose: () => model.dispose() };
   }
-  // TODO(runtime): switch to loadTfjsLayersModel once src/model exports it; until then the
-  // darknet numbers come from tfjs's own layers implementation on the same files.
   const modelJson = JSON.parse(new TextDecoder().decode(files.get(`${card.name}/model.json`)!)) as {
-    modelTopology: object;
-    weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[];
+    weightsManifest: { paths: string[] }[];
   };
-  const parts = modelJson.weightsManifest.flatMap((g) => g.paths.map((p) => files.get(`${card.name}/${p}`)!));
-  const weightData = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
-  parts.reduce((off, p) => (weightData.set(p, off), off + p.length), 0);
-  const layers = await tf.loadLayersModel({
-    load: async () => ({
-      modelTopology: modelJson.modelTopology,
-      weightSpecs: modelJson.weightsManifest.flatMap((g) => g.weights),
-      weightData: weightData.buffer,
-    }),
-  });
-  const pre = cardPreprocess(card);
-  return {
-    forward: (x) => layers.predict(pre ? x.sub(pre.mean).div(pre.std) : x) as tf.Tensor,
-    dispose: () => layers.dispose(),
-  };
+  const shards = new Map<string, ArrayBuffer>();
+  for (const path of modelJson.weightsManifest.flatMap((g) => g.paths)) {
+    const bytes = files.get(`${card.name}/${path}`);
+    if (!bytes) throw new Error(`model ${card.name}: weight file ${path} of model.json is not in the card`);
+    shards.set(path, bytes.slice().buffer);
+  }
+  const model = await loadTfjsLayersModel(modelJson, shards, opts);
+  return { forward: (x) => model.forward(x).logits, dispose: () => model.dispose() };
 }
 
 function batchTensor(set: LabelledImages, start: number, end: number, size: readonly [number, number]): tf.Tensor4D {
