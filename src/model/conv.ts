@@ -10,7 +10,7 @@
  * Weights are HWIO ([kh, kw, in/groups, out]) as tfjs expects; all tensors NHWC.
  */
 import * as tf from '@tensorflow/tfjs';
-import { paddedConv, type ConvAttrs } from './fast-conv-op.ts';
+import { paddedConv, type ConvAttrs } from '../kernels/conv2d-op.ts';
 
 export interface ConvGeometry {
   strides: readonly [number, number];
@@ -108,7 +108,7 @@ function validConvFast(x: tf.Tensor4D, w: tf.Tensor4D, s: Pair, d: Pair, depthwi
 /**
  * ONNX-style Conv on NHWC input with an HWIO weight [kh, kw, Cin/groups, Cout].
  * Ungrouped convolutions pad inside the convolution (no Pad/Slice pair per layer) and get
- * their two gradients lazily (see fast-conv-op.ts); grouped ones pad with tf.pad.
+ * their two gradients lazily (see kernels/conv2d-op.ts); grouped ones pad with tf.pad.
  */
 export function conv2dFast(x: tf.Tensor4D, w: tf.Tensor4D, g: ConvGeometry): tf.Tensor4D {
   const s: Pair = [g.strides[0], g.strides[1]];
@@ -120,7 +120,8 @@ export function conv2dFast(x: tf.Tensor4D, w: tf.Tensor4D, g: ConvGeometry): tf.
   }
   const strided = s[0] > 1 || s[1] > 1;
   const dilated = d[0] > 1 || d[1] > 1;
-  if (g.groups === 1 && !(strided && dilated)) return paddedConv(x, w, { strides: s, dilations: d, pads: [...g.pads] as ConvAttrs['pads'] });
+  // Sub-pixel input gradients need equal strides (depth-to-space).
+  if (g.groups === 1 && !(strided && dilated) && s[0] === s[1]) return paddedConv(x, w, { strides: s, dilations: d, pads: [...g.pads] as ConvAttrs['pads'] });
   const [t, b, l, r] = g.pads;
   const xp = t || b || l || r ? tf.pad(x, [[0, 0], [t, b], [l, r], [0, 0]]) : x;
   if (g.groups === 1) return validConvFast(xp, w, s, d, false);

@@ -3,6 +3,7 @@
  * with the statistics source chosen by NormMode. Channels are the last axis (NHWC or [N, C]).
  */
 import * as tf from '@tensorflow/tfjs';
+import { batchNormTrain, hasFusedBatchNorm } from '../kernels/batch-norm.ts';
 import type { NormLayer, NormMode } from './types.ts';
 
 export class BatchNormLayer implements NormLayer {
@@ -30,6 +31,9 @@ export class BatchNormLayer implements NormLayer {
       const scale = tf.mul(this.weight, tf.rsqrt(tf.add(this.runningVar, this.epsilon)));
       const shift = tf.sub(this.bias, tf.mul(this.runningMean, scale));
       return tf.add(tf.mul(x, scale), shift);
+    }
+    if (mode.kind === 'batch' && hasFusedBatchNorm(tf.getBackend())) {
+      return batchNormTrain(x, this.weight as tf.Tensor1D, this.bias as tf.Tensor1D, this.epsilon).y;
     }
     const axes = Array.from({ length: x.rank - 1 }, (_, i) => i);
     // PyTorch normalises with the biased batch variance.

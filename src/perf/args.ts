@@ -1,0 +1,98 @@
+/** `npm run perf -- [options]`: command-line options to a validated configuration. */
+import type { BackendName } from '../runtime/backend.ts';
+import { STEP_KINDS, type StepKind } from './steps.ts';
+
+export const PERF_BACKENDS: readonly BackendName[] = ['wasm', 'webgpu', 'webgl', 'cpu'];
+
+export interface PerfOptions {
+  backends: BackendName[];
+  batches: number[];
+  steps: StepKind[];
+  torch: boolean;
+  ort: boolean;
+  /** Time each case for at least this long (ms). */
+  minMs: number;
+  maxIters: number;
+  /** A warm-up slower than this (ms) skips the larger batches of that backend. */
+  maxStepMs: number;
+  out?: string;
+  help: boolean;
+}
+
+export const PERF_USAGE = `Usage: npm run perf -- [options]
+
+  --backends <a,b,...>   tfjs backends, in order (default ${PERF_BACKENDS.join(',')})
+  --batches <n,...>      batch sizes (default 1,16,64,200)
+  --steps <s,...>        ${STEP_KINDS.join(',')} (default all)
+  --no-torch             skip the PyTorch CPU baseline (/usr/bin/python3 with torch)
+  --no-ort               skip the onnxruntime-web wasm forward baseline
+  --min-ms <ms>          time each case for at least this long (default 3000)
+  --max-iters <n>        at most this many timed iterations per case (default 20)
+  --max-step-s <s>       skip a backend's larger batches once a warm-up step takes longer (default 60)
+  --out <file.json>      results (a .md table is written next to it; default bench-results/perf-<date>.json)
+`;
+
+function list(flag: string, value: string | undefined): string[] {
+  if (!value || value.startsWith('--')) throw new Error(`${flag} needs a value`);
+  return value.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+function positive(flag: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${flag}: expected a positive number, got '${value}'`);
+  return n;
+}
+
+export function parsePerfArgs(argv: readonly string[]): PerfOptions {
+  const o: PerfOptions = { backends: [...PERF_BACKENDS], batches: [1, 16, 64, 200], steps: [...STEP_KINDS], torch: true, ort: true, minMs: 3000, maxIters: 20, maxStepMs: 60_000, help: false };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i]!;
+    const next = () => argv[++i];
+    switch (flag) {
+      case '--backends':
+        o.backends = list(flag, next()).map((b) => {
+          if (!(PERF_BACKENDS as readonly string[]).includes(b)) throw new Error(`--backends: unknown backend '${b}' (known: ${PERF_BACKENDS.join(', ')})`);
+          return b as BackendName;
+        });
+        break;
+      case '--batches':
+        o.batches = list(flag, next()).map((b) => {
+          const n = Number(b);
+          if (!Number.isInteger(n) || n < 1) throw new Error(`--batches: '${b}' is not a positive integer`);
+          return n;
+        });
+        break;
+      case '--steps':
+        o.steps = list(flag, next()).map((s) => {
+          if (!(STEP_KINDS as readonly string[]).includes(s)) throw new Error(`--steps: unknown step '${s}' (known: ${STEP_KINDS.join(', ')})`);
+          return s as StepKind;
+        });
+        break;
+      case '--no-torch':
+        o.torch = false;
+        break;
+      case '--no-ort':
+        o.ort = false;
+        break;
+      case '--min-ms':
+        o.minMs = positive(flag, list(flag, next())[0]!);
+        break;
+      case '--max-iters':
+        o.maxIters = Math.ceil(positive(flag, list(flag, next())[0]!));
+        break;
+      case '--max-step-s':
+        o.maxStepMs = 1000 * positive(flag, list(flag, next())[0]!);
+        break;
+      case '--out':
+        o.out = list(flag, next()).join(',');
+        break;
+      case '--help':
+      case '-h':
+        o.help = true;
+        break;
+      default:
+        throw new Error(`unknown option '${flag}'\n\n${PERF_USAGE}`);
+    }
+  }
+  return o;
+}

@@ -1,0 +1,135 @@
+/**
+ * The measured steps of `npm run perf`, shared by the browser page and Node: forward
+ * (running statistics), a Tent step (the real method: batch statistics, entropy, BN-affine
+ * gradients, Adam) and a full-parameter step (same loss, every parameter, Adam: CoTTA's
+ * student update). Inputs are made once per batch size; each case warms up once.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { softmaxEntropy } from '../methods/shared/entropy.ts';
+import { adam, buildOptimizer } from '../methods/options.ts';
+import { lossAndGrads } from '../methods/shared/tensors.ts';
+import { createTent } from '../methods/tent.ts';
+import type { AdaptableModel } from '../model/types.ts';
+
+export type StepKind = 'forward' | 'tent' | 'full';
+export const STEP_KINDS: readonly StepKind[] = ['forward', 'tent', 'full'];
+
+export interface CaseResult {
+  engine: 'webtta';
+  backend: string;
+  batch: number;
+  step: StepKind;
+  /** Median over the timed iterations. */
+  msPerStep: number;
+  imagesPerSec: number;
+  iters: number;
+  /** First call at this batch size (kernel compilation, allocation). */
+  warmupMs: number;
+  /** Peak bytes tfjs held during one step (tf.profile), when the backend reports it. */
+  peakBytes?: number;
+  /** Tensors alive after the timed loop minus before it (0 = no leak). */
+  leakedTensors: number;
+}
+
+export interface TimingOptions {
+  /** Keep iterating until this much time has passed (at least 2 iterations). */
+  minMs: number;
+  maxIters: number;
+}
+
+interface Runner {
+  run(): Promise<void>;
+  dispose(): void;
+}
+
+function forwardRunner(model: AdaptableModel, images: tf.Tensor4D): Runner {
+  model.setNormMode({ kind: 'running' });
+  return {
+    async run() {
+      const logits = model.forward(images).logits;
+      await logits.data();
+      logits.dispose();
+    },
+    dispose() {},
+  };
+}
+
+function tentRunner(model: AdaptableModel, images: tf.Tensor4D): Runner {
+  const tent = createTent(model, { seed: 0, dataset: 'cifar10' });
+  return {
+    async run() {
+      const r = await tent.step(images);
+      await r.probs.data();
+      r.probs.dispose();
+    },
+    dispose: () => tent.dispose(),
+  };
+}
+
+function fullRunner(model: AdaptableModel, images: tf.Tensor4D): Runner {
+  model.setNormMode({ kind: 'batch' });
+  const vars = model.parameters('all');
+  const before = model.snapshot(vars);
+  const optimizer = buildOptimizer(vars, adam(1e-3));
+  return {
+    async run() {
+      const { loss, grads } = lossAndGrads(vars, () => tf.mean(softmaxEntropy(model.forward(images).logits)) as tf.Scalar);
+      optimizer.step(grads);
+      await loss.data();
+      tf.dispose([loss, ...grads]);
+    },
+    dispose() {
+      model.restore(before);
+      before.dispose();
+      optimizer.dispose();
+      model.setNormMode({ kind: 'running' });
+    },
+  };
+}
+
+const RUNNERS: Record<StepKind, (m: AdaptableModel, x: tf.Tensor4D) => Runner> = { forward: forwardRunner, tent: tentRunner, full: fullRunner };
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+/** Seeded images in [0, 1] (uploaded once per batch size). */
+export function randomImages(model: AdaptableModel, batch: number, seed: number): tf.Tensor4D {
+  return tf.randomUniform([batch, ...model.info.inputShape], 0, 1, 'float32', seed) as tf.Tensor4D;
+}
+
+/** Warm up once, then time `step` on `images`; leaves the model as it found it. */
+export async function timeStep(model: AdaptableModel, step: StepKind, images: tf.Tensor4D, opts: TimingOptions): Promise<CaseResult> {
+  const runner = RUNNERS[step](model, images);
+  try {
+    let t0 = performance.now();
+    await runner.run();
+    const warmupMs = performance.now() - t0;
+    const tensorsBefore = tf.memory().numTensors;
+    const times: number[] = [];
+    const start = performance.now();
+    while (times.length < opts.maxIters && (times.length < 2 || performance.now() - start < opts.minMs)) {
+      t0 = performance.now();
+      await runner.run();
+      times.push(performance.now() - t0);
+    }
+    const leakedTensors = tf.memory().numTensors - tensorsBefore;
+    const peakBytes = await peakOf(runner);
+    const ms = median(times);
+    const batch = images.shape[0];
+    return { engine: 'webtta', backend: tf.getBackend(), batch, step, msPerStep: ms, imagesPerSec: (1000 * batch) / ms, iters: times.length, warmupMs, peakBytes, leakedTensors };
+  } finally {
+    runner.dispose();
+  }
+}
+
+async function peakOf(runner: Runner): Promise<number | undefined> {
+  try {
+    const info = await tf.profile(() => runner.run());
+    return info.peakBytes;
+  } catch {
+    // Profiling needs the backend's timer (e.g. WebGPU timestamp queries); not every adapter has it.
+    return undefined;
+  }
+}
