@@ -56,6 +56,7 @@ async function ortSourceError(corruption: (typeof CORRUPTIONS)[number]): Promise
 }
 
 test('results.json holds every number, the config, the model hash and the environment', () => {
+  assert.match(first.stdout, /wrote .*results\.json/);
   assert.equal(results.schema, 'webtta-bench/1');
   assert.deepEqual(results.config.methods, ['source', 'tent']);
   assert.deepEqual(results.config.corruptions, CORRUPTIONS);

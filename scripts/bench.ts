@@ -20,7 +20,7 @@ import type { BenchResults, Environment } from '../src/bench/types.ts';
 import type { WorkerRunResult } from '../src/bench/worker.ts';
 import type { PageInfo } from '../src/bench/page.ts';
 import { renderHtml, renderMarkdown } from '../src/report/index.ts';
-import { expandMethods } from '../src/bench/methods.ts';
+import { checkOverrides, expandMethods } from '../src/bench/methods.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 
@@ -39,6 +39,7 @@ async function main(): Promise<void> {
     return;
   }
   const { config, mounts } = resolveConfig(ROOT, opts, expandMethods(opts.methods));
+  checkOverrides(config.overrides, config.model.methodDefaults);
   const outDir = resolve(opts.out ?? join(ROOT, 'bench-results', new Date().toISOString().replace(/[:.]/g, '-')));
   mkdirSync(outDir, { recursive: true });
   const store = ResultStore.open(outDir, config);

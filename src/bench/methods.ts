@@ -1,35 +1,34 @@
-/**
- * Method names the benchmark can run, and their factories. Uses the methods engineer's
- * factories directly until the registry (src/methods/index.ts) lands.
- */
-import { createBn } from '../methods/bn.ts';
-import { createEata } from '../methods/eata.ts';
-import { createSource } from '../methods/source.ts';
-import { createTent } from '../methods/tent.ts';
-import type { MethodFactory } from '../methods/types.ts';
+/** Method names for the benchmark, checked against the registry; `all` expands to every method. */
+import { createMethod, METHODS, methodInfo, type MethodContext, type TTAMethod } from '../methods/index.ts';
+import type { AdaptableModel } from '../model/types.ts';
 
-const FACTORIES: Readonly<Record<string, MethodFactory>> = {
-  source: createSource,
-  bn: createBn('bn'),
-  'bn-alpha': createBn('bn-alpha'),
-  'bn-ema': createBn('bn-ema'),
-  tent: createTent,
-  eata: createEata('eata'),
-  eta: createEata('eta'),
-};
-
-export const BENCH_METHODS: readonly string[] = Object.keys(FACTORIES);
-
-export function methodFactory(name: string): MethodFactory {
-  const f = FACTORIES[name];
-  if (!f) throw new Error(`unknown method '${name}' (known: ${BENCH_METHODS.join(', ')})`);
-  return f;
-}
-
-/** ['all'] -> every method; otherwise check each name. */
 export function expandMethods(names: readonly string[]): string[] {
-  if (names.length === 1 && names[0] === 'all') return [...BENCH_METHODS];
-  for (const n of names) methodFactory(n);
+  if (names.length === 1 && names[0] === 'all') return [...METHODS.keys()];
+  for (const n of names) methodInfo(n);
   if (new Set(names).size !== names.length) throw new Error(`--methods lists a method twice: ${names.join(', ')}`);
   return [...names];
+}
+
+/**
+ * Build a method from the benchmark's overrides; the override `resetEvery` (steps) is the
+ * registry's periodic-reset wrapper (RDumb), not a hyper-parameter of the method itself.
+ */
+export function createBenchMethod(name: string, model: AdaptableModel, ctx: MethodContext, overrides: Record<string, unknown> = {}): Promise<TTAMethod> {
+  const { resetEvery, ...rest } = overrides;
+  if (resetEvery !== undefined && !(Number.isInteger(resetEvery) && (resetEvery as number) >= 0)) {
+    throw new Error(`${name}.resetEvery must be a non-negative integer (steps), got ${String(resetEvery)}`);
+  }
+  return createMethod(name, model, ctx, { overrides: rest, resetEvery: resetEvery as number | undefined });
+}
+
+/** Fail before anything runs when an override names an unknown option or has the wrong type. */
+export function checkOverrides(overrides: Record<string, Record<string, unknown>>, dataset: MethodContext['dataset']): void {
+  for (const [name, values] of Object.entries(overrides)) {
+    const defaults = methodInfo(name).defaults({ seed: 0, dataset });
+    for (const [key, value] of Object.entries(values)) {
+      if (key === 'resetEvery') continue;
+      if (!(key in defaults)) throw new Error(`--set ${name}.${key}: unknown option (known: ${[...Object.keys(defaults), 'resetEvery'].join(', ')})`);
+      if (typeof value !== typeof defaults[key]) throw new Error(`--set ${name}.${key}=${JSON.stringify(value)}: expected a ${typeof defaults[key]} (default ${JSON.stringify(defaults[key])})`);
+    }
+  }
 }

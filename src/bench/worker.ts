@@ -9,8 +9,8 @@ import { TFJS_WASM_PATHS } from '../runtime/wasm-paths.ts';
 import type { ImageBatch } from '../runtime/images.ts';
 import { fetchBytes, openDataSource } from './data.ts';
 import { ortForwardThroughput } from './ort-baseline.ts';
-import { methodFactory } from './methods.ts';
-import type { MethodContext } from '../methods/types.ts';
+import { createBenchMethod } from './methods.ts';
+import { methodInfo, type MethodContext } from '../methods/index.ts';
 import { runProtocol, type Adapter, type BenchEvent } from './protocol.ts';
 import type { BenchConfig, Environment, ForwardThroughput } from './types.ts';
 
@@ -55,8 +55,12 @@ const api = {
       for (const f of forward) emit({ type: 'log', message: `forward only, ${f.engine} ${f.backend}: ${f.imagesPerSec.toFixed(1)} images/s (first batch ${f.firstBatchMs.toFixed(0)} ms)` });
 
       const createAdapter = async (method: string, seed: number): Promise<Adapter> => {
-        const ctx: MethodContext = { seed, dataset: config.model.methodDefaults, sourceData: data.clean };
-        await session.setMethod((model) => methodFactory(method)(model, ctx, config.overrides[method]));
+        const ctx: MethodContext = { seed, dataset: config.model.methodDefaults };
+        if (methodInfo(method).needsSourceData) {
+          if (!data.clean) throw new Error(`${method} needs clean source images (Fisher information); data set ${config.dataset.kind} has none`);
+          ctx.sourceData = data.clean;
+        }
+        await session.setMethod((model) => createBenchMethod(method, model, ctx, config.overrides[method]));
         return {
           reset: async () => session.resetMethod(),
           step: async (images) => session.step(images),

@@ -38,10 +38,10 @@ export class Progress {
     this.total = total;
   }
 
-  /** Images per second over the last 20 s. */
+  /** Images per second over the last 20 s, or over the last two reports when steps are slower than that. */
   rate(): number {
     const t = this.now();
-    while (this.recent.length > 1 && t - this.recent[0]!.t > 20_000) this.recent.shift();
+    while (this.recent.length > 2 && t - this.recent[0]!.t > 20_000) this.recent.shift();
     if (this.recent.length === 0) return NaN;
     const span = t - this.recent[0]!.t;
     const images = this.recent.slice(1).reduce((s, r) => s + r.images, 0);
