@@ -54,3 +54,22 @@ test('a lost WebGPU device: restart on wasm with the adapted state, and carry on
   assert.ok(r.finite);
   assert.equal(r.stepsAfter, 3);
 });
+
+test('bad inputs each get their own error; the worker, its adapted state and tensor count come through unchanged', async () => {
+  const r = await s.call<{ errors: Record<string, string | null>; sameState: boolean; tensorsBefore: number; tensorsAfter: number; nextSteps: number; restarts: number }>('badInputsKeepState');
+  const e = r.errors;
+  assert.match(e.truncatedOnnx ?? '', /half\.onnx: malformed ONNX file/);
+  assert.match(e.unsupportedOp ?? '', /celu\.onnx: unsupported op 'Celu' at node '[^']+'/);
+  assert.match(e.malformedModelJson ?? '', /model\.json/);
+  assert.match(e.wrongSize ?? '', /image size 8x8x3 does not match the model input 16x16x3/);
+  assert.match(e.wrongChannels ?? '', /image size 16x16x4 does not match the model input 16x16x3/);
+  assert.match(e.emptyBatch ?? '', /empty batch/);
+  assert.match(e.shortBuffer ?? '', /image batch has 100 values, shape \[2,16,16,3\] needs 1536/);
+  assert.match(e.nanPixels ?? '', /float image value NaN at index 0 is outside \[0, 1\]/);
+  assert.match(e.corruptImage ?? '', /cannot decode frame\.png: /);
+  assert.match(e.notAnImage ?? '', /labels\.html is neither PNG nor JPEG/);
+  assert.ok(r.sameState, 'adapted parameters and optimiser state are bit-identical after all the failures');
+  assert.equal(r.tensorsAfter, r.tensorsBefore, 'failed calls leak no tensors');
+  assert.equal(r.nextSteps, 3, 'the next good batch adapts as step 3');
+  assert.equal(r.restarts, 0, 'no bad input killed the worker');
+});

@@ -5,6 +5,7 @@ import type { ImageBatch } from '../../src/runtime/images.ts';
 import type { AdaptedState } from '../../src/demo/persist.ts';
 import type { BackendChoice } from '../../src/runtime/backend.ts';
 import { Rng } from '../../src/util/rng.ts';
+import { decodeImageBrowser } from '../../src/data/decode-browser.ts';
 
 function batch(seed: number, n = 4): ImageBatch {
   const rng = new Rng(seed);
@@ -113,4 +114,46 @@ export async function deviceLost() {
   const finite = next.lanes.adapted!.probs.every(Number.isFinite);
   await c.dispose();
   return { firstBackend: info.backend, events, fault, restoredSame: sameState(restored, saved), finite, stepsAfter: next.steps };
+}
+
+/** Same-length byte swap of an op type inside the ONNX protobuf: a valid file with an op we do not support. */
+function withOpRenamed(bytes: Uint8Array, from: string, to: string): Uint8Array {
+  const [a, b] = [new TextEncoder().encode(from), new TextEncoder().encode(to)];
+  const out = bytes.slice();
+  for (let i = 0; i + a.length <= out.length; i++) {
+    if (a.every((v, k) => out[i + k] === v)) out.set(b, i);
+  }
+  return out;
+}
+
+/**
+ * Feed the adapting worker every kind of bad input; each must fail with its own message,
+ * and the worker, its adapted state and its tensor count must come through unchanged.
+ */
+export async function badInputsKeepState() {
+  const { c } = await adaptedClient('wasm', () => undefined);
+  for (const seed of [1, 2]) await c.stepLanes(batch(seed));
+  const before = await c.exportState();
+  const tensorsBefore = (await c.memory()).numTensors;
+  const bytes = await modelBytes();
+  // A PNG signature followed by garbage: sniffed as PNG, undecodable.
+  const corruptPng = Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3, 4, 5, 6, 7, 8]);
+  const errors: Record<string, string | null> = {
+    truncatedOnnx: await messageOf(c.loadModel({ format: 'onnx', bytes: bytes.slice(0, bytes.length >> 1) }, { name: 'half.onnx' })),
+    unsupportedOp: await messageOf(c.loadModel({ format: 'onnx', bytes: withOpRenamed(bytes, 'Relu', 'Celu') }, { name: 'celu.onnx' })),
+    malformedModelJson: await messageOf(c.loadModel({ format: 'tfjs-layers', modelJson: { format: 'not-a-model' }, weights: new Map() }, { name: 'model.json' })),
+    wrongSize: await messageOf(c.stepLanes({ data: new Uint8Array(2 * 8 * 8 * 3), shape: [2, 8, 8, 3] })),
+    wrongChannels: await messageOf(c.stepLanes({ data: new Uint8Array(2 * 16 * 16 * 4), shape: [2, 16, 16, 4] })),
+    emptyBatch: await messageOf(c.stepLanes({ data: new Uint8Array(0), shape: [0, 16, 16, 3] })),
+    shortBuffer: await messageOf(c.stepLanes({ data: new Uint8Array(100), shape: [2, 16, 16, 3] })),
+    nanPixels: await messageOf(c.stepLanes({ data: new Float32Array(2 * 16 * 16 * 3).fill(NaN), shape: [2, 16, 16, 3] })),
+    corruptImage: await messageOf(decodeImageBrowser(corruptPng, 'frame.png')),
+    notAnImage: await messageOf(decodeImageBrowser(new TextEncoder().encode('<script>alert(1)</script>'), 'labels.html')),
+  };
+  const after = await c.exportState();
+  const tensorsAfter = (await c.memory()).numTensors;
+  const next = await c.stepLanes(batch(3));
+  const restarts = c.restarts.length;
+  await c.dispose();
+  return { errors, sameState: sameState(after, before), tensorsBefore, tensorsAfter, nextSteps: next.steps, restarts };
 }

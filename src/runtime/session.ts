@@ -314,6 +314,17 @@ export class TTASession {
     this.method = undefined;
   }
 
+  /** True when every parameter and norm statistic of the loaded model is finite (soak and reliability checks). */
+  async parametersFinite(): Promise<boolean> {
+    const model = this.requireModel();
+    const vars = [...model.params.values(), ...model.norms.flatMap((n) => [n.runningMean, n.runningVar])];
+    // x * 0 is NaN exactly for NaN and +-Inf.
+    const flag = tf.tidy(() => tf.addN(vars.map((v) => tf.sum(tf.mul(v, 0)))));
+    const [v] = await flag.data();
+    flag.dispose();
+    return Number.isFinite(v);
+  }
+
   /**
    * Live tensors and their bytes, plus what the backend itself holds: the WASM heap size
    * (it only grows) or the WebGPU buffer pool (in use / allocated).
