@@ -1,6 +1,8 @@
 /** Pieces every method module uses: the source copy for reset, predictions, task checks. */
 import * as tf from '@tensorflow/tfjs';
 import type { AdaptableModel, ParamSnapshot } from '../model/types.ts';
+import type { Optimizer } from './shared/optim.ts';
+import type { MethodState } from './types.ts';
 
 /** The model's parameters and statistics as found, for bit-exact resets. */
 export class SourceCopy {
@@ -36,4 +38,15 @@ export function checkImages(method: string, images: tf.Tensor4D, model: Adaptabl
     throw new Error(`${method}: images must be NHWC with ${ec} channels for model '${model.info.name}', got [${images.shape}]`);
   }
   if (images.shape[0] < minBatch) throw new Error(`${method}: needs batches of at least ${minBatch} images (batch statistics), got ${images.shape[0]}`);
+}
+
+/** A method's optimiser (step and slot copies) plus its own counters and tensors as a MethodState. */
+export function exportWithOptimizer(optimizer: Optimizer, counters: Record<string, number>, tensors: Record<string, (tf.Tensor | null)[]> = {}): MethodState {
+  const s = optimizer.exportState();
+  return { counters: { ...counters, optimizerStep: s.step }, tensors: { ...s.slots, ...tensors } };
+}
+
+/** Writes the optimiser part of a state from exportWithOptimizer back (slots are copied). */
+export function importOptimizer(optimizer: Optimizer, state: MethodState): void {
+  optimizer.importState({ step: state.counters.optimizerStep ?? 0, slots: state.tensors });
 }

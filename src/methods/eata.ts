@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { AdaptableModel } from '../model/types.ts';
-import { SourceCopy, checkImages, probsOf, requireClassifier } from './common.ts';
+import { SourceCopy, checkImages, exportWithOptimizer, importOptimizer, probsOf, requireClassifier } from './common.ts';
 import { adam, buildOptimizer, isLargeScale, resolveOptions, sgd } from './options.ts';
 import { softmaxEntropy } from './shared/entropy.ts';
 import { computeFisher, type Fisher } from './shared/fisher.ts';
@@ -120,6 +120,14 @@ export function createEata(variant: 'eata' | 'eta') {
         updates = reliableTotal = selectedTotal = 0;
       },
       state: () => ({ updates, reliableTotal, selectedTotal, eMargin, fisherBatches: fisher?.batches ?? 0, ...o }),
+      exportState: () => exportWithOptimizer(optimizer, { updates, reliableTotal, selectedTotal }, { movingAverage: [m ? tf.clone(m) : null] }),
+      importState(state) {
+        importOptimizer(optimizer, state);
+        const saved = state.tensors.movingAverage?.[0];
+        m?.dispose();
+        m = saved ? (tf.keep(tf.clone(saved)) as tf.Tensor1D) : undefined;
+        ({ updates = 0, reliableTotal = 0, selectedTotal = 0 } = state.counters);
+      },
       dispose() {
         source.restore();
         source.dispose();

@@ -78,7 +78,8 @@ export function createRotta(model: AdaptableModel, ctx: MethodContext, overrides
         if (seen % o.updateFrequency === 0) loss = update();
       });
       disposeAll(singles);
-      return { probs, stats: { loss, memory: memory.occupancy, updates } };
+      // 'loss' only when an update ran (a guard treats a NaN loss as a failed step).
+      return { probs, stats: { ...(Number.isNaN(loss) ? {} : { loss }), memory: memory.occupancy, updates } };
     },
     reset() {
       source.restore();

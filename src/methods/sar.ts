@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { AdaptableModel } from '../model/types.ts';
-import { SourceCopy, checkImages, probsOf } from './common.ts';
+import { SourceCopy, checkImages, exportWithOptimizer, importOptimizer, probsOf } from './common.ts';
 import { buildOptimizer, resolveOptions, sgd } from './options.ts';
 import { softmaxEntropy } from './shared/entropy.ts';
 import { samStep } from './shared/sam.ts';
@@ -81,6 +81,11 @@ export function createSar(model: AdaptableModel, ctx: MethodContext, overrides?:
       updates = resets = 0;
     },
     state: () => ({ updates, resets, lossEma, eMargin, ...o }),
+    exportState: () => exportWithOptimizer(optimizer, { updates, resets, ...(lossEma === undefined ? {} : { lossEma }) }),
+    importState(state) {
+      importOptimizer(optimizer, state);
+      ({ updates = 0, resets = 0, lossEma } = state.counters);
+    },
     dispose() {
       source.restore();
       source.dispose();

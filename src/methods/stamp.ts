@@ -100,7 +100,8 @@ export function createStamp(model: AdaptableModel, ctx: MethodContext, overrides
         updates++;
         optimizer.lr = cosineLr(o.lr, updates, o.tMax);
       }
-      return { probs, outlierScore: entropy, stats: { loss, admitted: keep.length, memory: memory.size, lr: optimizer.lr, batch: n } };
+      // 'loss' only when an update ran (a guard treats a NaN loss as a failed step).
+      return { probs, outlierScore: entropy, stats: { ...(Number.isNaN(loss) ? {} : { loss }), admitted: keep.length, memory: memory.size, lr: optimizer.lr, batch: n } };
     },
     reset() {
       source.restore();

@@ -238,23 +238,29 @@ function warpAffine(x: tf.Tensor4D, mats: number[][], outH: number, outW: number
   return (shared ? tf.transpose(tf.reshape(out, [outH, outW, n, c]), [2, 0, 1, 3]) : tf.reshape(out, [n, outH, outW, c])) as tf.Tensor4D;
 }
 
-/** Separable 5-tap Gaussian blur with a sigma per sample; input carries a 2-pixel border that the blur consumes. */
+/**
+ * Separable 5-tap Gaussian blur with a sigma per sample; the input carries a 2-pixel border that
+ * the blur consumes. Samples become channels of one image so a depthwise convolution applies
+ * each sample's own kernel in a single op.
+ */
 function blurValid(x: tf.Tensor4D, sigmas: number[]): tf.Tensor4D {
-  const n = sigmas.length;
+  const [n, hp, wp, ch] = x.shape;
   const taps = sigmas.map((sigma) => {
     const k = [-2, -1, 0, 1, 2].map((d) => Math.exp(-0.5 * (d / sigma) ** 2));
     const sum = k.reduce((a, b) => a + b, 0);
     return k.map((v) => v / sum);
   });
-  const [, hp, wp, ch] = x.shape;
-  const tap = (k: number) => tf.tensor4d(taps.map((t) => t[k]!), [n, 1, 1, 1]);
-  const width = wp - 2 * BLUR_RADIUS;
-  const height = hp - 2 * BLUR_RADIUS;
-  let horiz = tf.mul(tf.slice(x, [0, 0, 0, 0], [n, hp, width, ch]), tap(0));
-  for (let k = 1; k < 5; k++) horiz = tf.add(horiz, tf.mul(tf.slice(x, [0, 0, k, 0], [n, hp, width, ch]), tap(k)));
-  let out = tf.mul(tf.slice(horiz, [0, 0, 0, 0], [n, height, width, ch]), tap(0));
-  for (let k = 1; k < 5; k++) out = tf.add(out, tf.mul(tf.slice(horiz, [0, k, 0, 0], [n, height, width, ch]), tap(k)));
-  return out as tf.Tensor4D;
+  // Kernel [5, n * ch]: tap k of sample i, repeated for its channels (channel index i * ch + c).
+  const kernel = tf.tensor2d(
+    Array.from({ length: 5 }, (_, k) => taps.flatMap((t) => new Array<number>(ch).fill(t[k]!))),
+    [5, n * ch],
+  );
+  const asChannels = tf.reshape(tf.transpose(x, [1, 2, 0, 3]), [1, hp, wp, n * ch]) as tf.Tensor4D;
+  const horiz = tf.depthwiseConv2d(asChannels, tf.reshape(kernel, [1, 5, n * ch, 1]) as tf.Tensor4D, 1, 'valid');
+  const both = tf.depthwiseConv2d(horiz, tf.reshape(kernel, [5, 1, n * ch, 1]) as tf.Tensor4D, 1, 'valid');
+  const h = hp - 2 * BLUR_RADIUS;
+  const w = wp - 2 * BLUR_RADIUS;
+  return tf.transpose(tf.reshape(both, [h, w, n, ch]), [2, 0, 1, 3]) as tf.Tensor4D;
 }
 
 function flipSome(x: tf.Tensor4D, flips: boolean[]): tf.Tensor4D {
