@@ -3,7 +3,7 @@
  * with the statistics source chosen by NormMode. Channels are the last axis (NHWC or [N, C]).
  */
 import * as tf from '@tensorflow/tfjs';
-import { batchNormTrain, hasFusedBatchNorm } from '../kernels/batch-norm.ts';
+import { batchNormTrain, hasFusedBatchNorm } from '../kernels/index.ts';
 import type { NormLayer, NormMode } from './types.ts';
 
 export class BatchNormLayer implements NormLayer {

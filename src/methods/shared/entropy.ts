@@ -3,9 +3,12 @@
  * segmentation logits [N, H, W, C] share one implementation (per-sample or per-pixel values).
  */
 import * as tf from '@tensorflow/tfjs';
+import { hasFusedEntropy, softmaxEntropyFused } from '../../kernels/index.ts';
 
 /** Shannon entropy of softmax(logits): -sum softmax * log_softmax (Tent's softmax_entropy). */
 export function softmaxEntropy(logits: tf.Tensor): tf.Tensor {
+  // One fused kernel (and one for its gradient) where registered: src/kernels/entropy.ts.
+  if (hasFusedEntropy(tf.getBackend())) return softmaxEntropyFused(logits);
   return tf.tidy(() => {
     const logp = tf.logSoftmax(logits, -1);
     return tf.neg(tf.sum(tf.mul(tf.exp(logp), logp), -1));

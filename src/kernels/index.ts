@@ -1,0 +1,11 @@
+/**
+ * Custom kernels for the TTA hot paths, registered on import: a lazily differentiated padded
+ * convolution (all backends), fused training BatchNorm and softmax entropy (JS loops on wasm /
+ * cpu memory, WGSL on webgpu). Which backends use the fused ops by default: see
+ * hasFusedBatchNorm / hasFusedEntropy.
+ */
+import './webgpu.ts';
+
+export { paddedConv, PADDED_CONV, type ConvAttrs } from './conv2d-op.ts';
+export { batchNormTrain, hasFusedBatchNorm, useFusedBatchNorm } from './batch-norm.ts';
+export { softmaxEntropyFused, hasFusedEntropy, useFusedEntropy } from './entropy.ts';

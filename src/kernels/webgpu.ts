@@ -1,0 +1,239 @@
+/**
+ * WGSL versions of the fused TTA kernels for tfjs's webgpu backend: BatchNorm statistics +
+ * normalisation, its two backward passes, and softmax entropy with its gradient. Each is a
+ * tfjs WebGPU program (compiled once per shape and cached by the backend); scalars travel as
+ * uniforms, so no shader is rebuilt when only values change.
+ *
+ * Reductions use one 64-thread workgroup per channel (strided over rows, then a tree in
+ * workgroup memory). Sums are shifted by the first row, as in the host kernels.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { webgpu_util, type WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
+import { BN_FORWARD, BN_GRAD_INPUT, BN_GRAD_PARAMS, useFusedBatchNorm } from './batch-norm.ts';
+import { ENTROPY_FORWARD, ENTROPY_GRAD, useFusedEntropy } from './entropy.ts';
+
+type Uniform = { type: 'int32' | 'float32'; data: number[] };
+interface WebGPUBackendLike {
+  runWebGPUProgram(program: WebGPUProgram, inputs: tf.TensorInfo[], dtype: 'float32', uniforms?: Uniform[]): tf.TensorInfo;
+}
+
+const GROUP = 64;
+
+function elementwise(key: string, names: string[], outputShape: number[], uniforms: string, body: string): WebGPUProgram {
+  const dispatchLayout = webgpu_util.flatDispatchLayout(outputShape);
+  return {
+    shaderKey: key,
+    variableNames: names,
+    outputShape,
+    uniforms,
+    size: true,
+    workgroupSize: [GROUP, 1, 1],
+    dispatchLayout,
+    dispatch: webgpu_util.computeDispatch(dispatchLayout, outputShape, [GROUP, 1, 1]),
+    getUserCode: () => `
+      fn main(index : i32) {
+        if (index < uniforms.size) {
+          ${body}
+        }
+      }`,
+  };
+}
+
+/** One workgroup per channel: accumulates a(r) and b(r) over rows r, then `finish` writes. */
+function perChannelSums(key: string, names: string[], channels: number, uniforms: string, terms: string, finish: string): WebGPUProgram {
+  const outputShape = [2, channels];
+  const dispatchLayout = webgpu_util.flatDispatchLayout([channels]);
+  return {
+    shaderKey: key,
+    variableNames: names,
+    outputShape,
+    uniforms,
+    workgroupSize: [GROUP, 1, 1],
+    dispatchLayout,
+    dispatch: webgpu_util.computeDispatch(dispatchLayout, [channels], [1, 1, 1]),
+    getUserCode: () => `
+      var<workgroup> sa : array<f32, ${GROUP}>;
+      var<workgroup> sb : array<f32, ${GROUP}>;
+      fn main(index : i32) {
+        let c = index / ${GROUP};
+        let lid = i32(localId.x);
+        let C = uniforms.channels;
+        let M = uniforms.rows;
+        var a = 0.0;
+        var b = 0.0;
+        if (c < C) {
+          for (var r = lid; r < M; r = r + ${GROUP}) {
+            let i = r * C + c;
+            ${terms}
+          }
+        }
+        sa[lid] = a;
+        sb[lid] = b;
+        workgroupBarrier();
+        for (var s = ${GROUP / 2}; s > 0; s = s / 2) {
+          if (lid < s) {
+            sa[lid] = sa[lid] + sa[lid + s];
+            sb[lid] = sb[lid] + sb[lid + s];
+          }
+          workgroupBarrier();
+        }
+        if (lid == 0 && c < C) {
+          let A = sa[0];
+          let B = sb[0];
+          ${finish}
+        }
+      }`,
+  };
+}
+
+function sizes(x: tf.TensorInfo): { channels: number; rows: number } {
+  const channels = x.shape[x.shape.length - 1]!;
+  return { channels, rows: x.shape.reduce((p, d) => p * d, 1) / channels };
+}
+
+tf.registerKernel({
+  kernelName: BN_FORWARD,
+  backendName: 'webgpu',
+  kernelFunc: ({ inputs, backend, attrs }) => {
+    const b = backend as unknown as WebGPUBackendLike;
+    const { x, scale, offset } = inputs as Record<string, tf.TensorInfo>;
+    const { channels, rows } = sizes(x!);
+    const u: Uniform[] = [
+      { type: 'int32', data: [channels] },
+      { type: 'int32', data: [rows] },
+      { type: 'float32', data: [(attrs as { epsilon: number }).epsilon] },
+    ];
+    const statsProgram = perChannelSums(
+      'webttaBnStats',
+      ['x'],
+      channels,
+      'channels : i32, rows : i32, eps : f32,',
+      'let d = x[i] - x[c]; a = a + d; b = b + d * d;',
+      `let dm = A / f32(M);
+       setOutputAtIndex(c, x[c] + dm);
+       setOutputAtIndex(C + c, inverseSqrt(max(0.0, B / f32(M) - dm * dm) + uniforms.eps));`,
+    );
+    const stats = b.runWebGPUProgram(statsProgram, [x!], 'float32', u);
+    const norm = elementwise(
+      'webttaBnNormalise',
+      ['x', 'stats', 'scale', 'offset'],
+      [...x!.shape],
+      'channels : i32,',
+      `let c = index % uniforms.channels;
+       let a = scale[c] * stats[uniforms.channels + c];
+       setOutputAtIndex(index, (x[index] - stats[c]) * a + offset[c]);`,
+    );
+    const y = b.runWebGPUProgram(norm, [x!, stats, scale!, offset!], 'float32', [u[0]!]);
+    return [y, stats];
+  },
+});
+
+tf.registerKernel({
+  kernelName: BN_GRAD_PARAMS,
+  backendName: 'webgpu',
+  kernelFunc: ({ inputs, backend }) => {
+    const b = backend as unknown as WebGPUBackendLike;
+    const { dy, x, stats } = inputs as Record<string, tf.TensorInfo>;
+    const { channels, rows } = sizes(x!);
+    const program = perChannelSums(
+      'webttaBnGradParams',
+      ['dy', 'x', 'stats'],
+      channels,
+      'channels : i32, rows : i32,',
+      'let g = dy[i]; b = b + g; a = a + g * (x[i] - stats[c]);',
+      `setOutputAtIndex(c, A * stats[C + c]);
+       setOutputAtIndex(C + c, B);`,
+    );
+    return b.runWebGPUProgram(program, [dy!, x!, stats!], 'float32', [
+      { type: 'int32', data: [channels] },
+      { type: 'int32', data: [rows] },
+    ]);
+  },
+});
+
+tf.registerKernel({
+  kernelName: BN_GRAD_INPUT,
+  backendName: 'webgpu',
+  kernelFunc: ({ inputs, backend }) => {
+    const b = backend as unknown as WebGPUBackendLike;
+    const { dy, x, stats, scale, grads } = inputs as Record<string, tf.TensorInfo>;
+    const { channels, rows } = sizes(x!);
+    const program = elementwise(
+      'webttaBnGradInput',
+      ['dy', 'x', 'stats', 'scale', 'grads'],
+      [...x!.shape],
+      'channels : i32, rows : i32,',
+      `let C = uniforms.channels;
+       let c = index % C;
+       let inv = stats[C + c];
+       let xhat = (x[index] - stats[c]) * inv;
+       let m = f32(uniforms.rows);
+       setOutputAtIndex(index, scale[c] * inv * (dy[index] - grads[C + c] / m - xhat * grads[c] / m));`,
+    );
+    return b.runWebGPUProgram(program, [dy!, x!, stats!, scale!, grads!], 'float32', [
+      { type: 'int32', data: [channels] },
+      { type: 'int32', data: [rows] },
+    ]);
+  },
+});
+
+tf.registerKernel({
+  kernelName: ENTROPY_FORWARD,
+  backendName: 'webgpu',
+  kernelFunc: ({ inputs, backend }) => {
+    const b = backend as unknown as WebGPUBackendLike;
+    const { logits } = inputs as Record<string, tf.TensorInfo>;
+    const k = logits!.shape[logits!.shape.length - 1]!;
+    const rows = logits!.shape.slice(0, -1);
+    // One thread per row; `which` picks the output (entropy or log-sum-exp): rows are short.
+    const program = elementwise(
+      'webttaEntropy',
+      ['z'],
+      rows.length ? rows : [1],
+      'k : i32, which : i32,',
+      `let o = index * uniforms.k;
+       var mx = z[o];
+       for (var j = 1; j < uniforms.k; j = j + 1) { mx = max(mx, z[o + j]); }
+       var sum = 0.0;
+       var dot = 0.0;
+       for (var j = 0; j < uniforms.k; j = j + 1) {
+         let e = exp(z[o + j] - mx);
+         sum = sum + e;
+         dot = dot + e * z[o + j];
+       }
+       let lse = mx + log(sum);
+       setOutputAtIndex(index, select(lse - dot / sum, lse, uniforms.which == 1));`,
+    );
+    const run = (which: number) => {
+      const out = b.runWebGPUProgram(program, [logits!], 'float32', [
+        { type: 'int32', data: [k] },
+        { type: 'int32', data: [which] },
+      ]);
+      return { ...out, shape: rows };
+    };
+    return [run(0), run(1)];
+  },
+});
+
+tf.registerKernel({
+  kernelName: ENTROPY_GRAD,
+  backendName: 'webgpu',
+  kernelFunc: ({ inputs, backend }) => {
+    const b = backend as unknown as WebGPUBackendLike;
+    const { dy, logits, entropy, lse } = inputs as Record<string, tf.TensorInfo>;
+    const k = logits!.shape[logits!.shape.length - 1]!;
+    const program = elementwise(
+      'webttaEntropyGrad',
+      ['dy', 'z', 'h', 'lse'],
+      [...logits!.shape],
+      'k : i32,',
+      `let r = index / uniforms.k;
+       let logp = z[index] - lse[r];
+       setOutputAtIndex(index, -dy[r] * exp(logp) * (logp + h[r]));`,
+    );
+    return b.runWebGPUProgram(program, [dy!, logits!, entropy!, lse!], 'float32', [{ type: 'int32', data: [k] }]);
+  },
+});
+
+useFusedBatchNorm('webgpu', true);
+useFusedEntropy('webgpu', true);
