@@ -1,46 +1,30 @@
 /**
  * Where the benchmark's images come from, read inside the worker over HTTP from the CLI's
- * server: CIFAR-10-C generated on the fly from a clean CIFAR-10 test file (the same bytes
- * as `npm run make-cifar10c` with its default seed 0), or official CIFAR-10-C .npy files
- * read by byte ranges.
+ * server (src/stream image sources underneath):
+ * - cifar10c: CIFAR-10-C generated on the fly from a clean CIFAR-10 test file, the same
+ *   bytes as `npm run make-cifar10c` with its default seed 0;
+ * - cifar10c-npy: official CIFAR-10-C `<corruption>.npy` + `labels.npy`, read by byte ranges.
+ * Open-set outliers: uniform noise and the shipped ImageNet sample images.
  */
-import { parseCifarBatch, type Uint8Images } from '../data/cifar.ts';
-import { checkCorruptionHeader, corruptRange } from '../data/cifar10c.ts';
-import { isCorruptionName, loadFrostOverlays, type FrostOverlays, type Severity } from '../data/corruptions/index.ts';
-import { decodeImageBrowser } from '../data/decode-browser.ts';
-import { parseNpyHeader, readNpy, toNumbers } from '../data/npy.ts';
 import * as tf from '@tensorflow/tfjs';
+import { parseCifarBatch, type Uint8Images } from '../data/cifar.ts';
+import { fetchBytes, loadFrostOverlaysFromUrl } from '../data/browser.ts';
+import { isCorruptionName, type FrostOverlays, type Severity } from '../data/corruptions/index.ts';
+import { decodeImageBrowser } from '../data/decode-browser.ts';
+import { urlByteSource, type FileTree } from '../data/files.ts';
+import { parseLabelList } from '../data/folders.ts';
+import { readNpy, toNumbers } from '../data/npy.ts';
 import type { SourceDataProvider } from '../methods/shared/fisher.ts';
-import type { DataSource, DomainData } from './protocol.ts';
+import { fileImageSource, npyCorruptionSource } from '../stream/file-sources.ts';
+import { asOutliers, corruptedSource, memorySource, noiseSource, type ImageItems, type ImageSource } from '../stream/source.ts';
+import type { DataSource } from './protocol.ts';
 import type { DatasetSpec } from './types.ts';
 
 /** Seed of the generated corruptions: make-cifar10c's default, so generated files and on-the-fly data agree. */
 export const CORRUPTION_DATA_SEED = 0;
 
-export async function fetchBytes(url: string, range?: [number, number]): Promise<Uint8Array> {
-  const res = await fetch(url, range ? { headers: { Range: `bytes=${range[0]}-${range[1] - 1}` } } : undefined);
-  if (!res.ok) throw new Error(`cannot fetch ${url}: HTTP ${res.status} ${res.statusText}`);
-  const bytes = new Uint8Array(await res.arrayBuffer());
-  if (range && bytes.length !== range[1] - range[0]) {
-    throw new Error(`${url}: asked for bytes ${range[0]}..${range[1]} and got ${bytes.length} bytes (file too short, or the server ignores Range)`);
-  }
-  return bytes;
-}
-
-function inMemory(images: Uint8Images, n: number): DomainData {
-  const px = images.height * images.width * 3;
-  return {
-    n: Math.min(n, images.n),
-    async batch(indices) {
-      const data = new Uint8Array(indices.length * px);
-      indices.forEach((i, k) => data.set(images.data.subarray(i * px, (i + 1) * px), k * px));
-      return { images: { data, shape: [indices.length, images.height, images.width, 3] }, labels: indices.map((i) => images.labels[i]!) };
-    },
-  };
-}
-
 export interface BenchData extends DataSource {
-  /** Clean labelled-domain images (EATA's Fisher information), where the data set has them. */
+  /** Clean images of the labelled domain (EATA's Fisher information), where the data set has them. */
   clean?: SourceDataProvider;
 }
 
@@ -56,45 +40,96 @@ function cleanProvider(images: Uint8Images): SourceDataProvider {
   };
 }
 
+/**
+ * Keep generated images once made: every method of a benchmark streams the same domains,
+ * and corrupting on the fly costs about as much as a forward pass. `budget` bounds the
+ * bytes kept over all cached sources (beyond it images are regenerated each time).
+ */
+function cached(src: ImageSource, budget: { bytes: number }): ImageSource {
+  const px = src.height * src.width * 3;
+  const store = new Map<number, { image: Uint8Array; label: number }>();
+  return {
+    ...src,
+    labels: () => src.labels(),
+    async get(indices): Promise<ImageItems> {
+      const missing = [...new Set(indices.filter((i) => !store.has(i)))];
+      const fresh = missing.length > 0 ? await src.get(missing) : undefined;
+      const images = new Uint8Array(indices.length * px);
+      const labels = new Int32Array(indices.length);
+      const got = new Map(missing.map((i, k) => [i, { image: fresh!.images.subarray(k * px, (k + 1) * px), label: fresh!.labels[k]! }]));
+      indices.forEach((i, k) => {
+        const item = store.get(i) ?? got.get(i)!;
+        images.set(item.image, k * px);
+        labels[k] = item.label;
+      });
+      for (const [i, item] of got) {
+        if (budget.bytes < px) break;
+        budget.bytes -= px;
+        store.set(i, { image: item.image.slice(), label: item.label });
+      }
+      return { images, labels };
+    },
+  };
+}
+
+/** A read-only file tree over the CLI's mount (directories are served as JSON listings). */
+function httpTree(base: string): FileTree {
+  return {
+    async list(dir) {
+      const names = JSON.parse(new TextDecoder().decode(await fetchBytes(`${base}/${dir}`))) as string[];
+      return names.map((n) => (n.endsWith('/') ? { name: n.slice(0, -1), kind: 'directory' as const } : { name: n, kind: 'file' as const }));
+    },
+    read: (path) => fetchBytes(`${base}/${path}`),
+  };
+}
+
 function severityOf(s: number): Severity {
   if (!Number.isInteger(s) || s < 1 || s > 5) throw new Error(`severity must be 1..5, got ${s}`);
   return s as Severity;
 }
 
-/** `n`: the images per domain the benchmark needs (only these are generated or read). */
-export async function openDataSource(spec: DatasetSpec, n: number, frostBaseUrl: string): Promise<BenchData> {
+export interface DataOptions {
+  /** Images per domain the benchmark uses (only these are generated). */
+  n: number;
+  inputShape: readonly [number, number, number];
+  /** Bytes of generated images to keep in memory. */
+  cacheBytes?: number;
+}
+
+/** Open-set outliers at the model's input size: uniform noise and the shipped ImageNet sample. */
+async function openSetOutliers(height: number, width: number): Promise<ImageSource[]> {
+  const list = parseLabelList(new TextDecoder().decode(await fetchBytes('/samples/imagenet/labels.txt')));
+  const imagenet = fileImageSource('imagenet-sample', list, httpTree('/samples/imagenet'), decodeImageBrowser, height, width);
+  return [noiseSource(1000, height, width, CORRUPTION_DATA_SEED), asOutliers(imagenet)];
+}
+
+export async function openDataSource(spec: DatasetSpec, opts: DataOptions): Promise<BenchData> {
+  const [height, width] = opts.inputShape;
+  const outliers = () => openSetOutliers(height, width);
   switch (spec.kind) {
     case 'cifar10c': {
       if (!spec.file) throw new Error('cifar10c data needs the clean CIFAR-10 test file');
-      const clean = parseCifarBatch(await fetchBytes(`${spec.url}/${spec.file}`), `${spec.source}/${spec.file}`);
-      if (clean.n < n) throw new Error(`${spec.source}/${spec.file} has ${clean.n} images, --n asks for ${n}`);
+      const images = parseCifarBatch(await fetchBytes(`${spec.url}/${spec.file}`), `${spec.source}/${spec.file}`);
+      if (images.n < opts.n) throw new Error(`${spec.source}/${spec.file} has ${images.n} images, --n asks for ${opts.n}`);
+      const clean = memorySource('clean', images);
+      const budget = { bytes: opts.cacheBytes ?? 512 << 20 };
       let frost: Promise<FrostOverlays> | undefined;
       return {
-        clean: cleanProvider(clean),
-        async open(corruption, severity) {
+        clean: cleanProvider(images),
+        outliers,
+        async domain(corruption, severity) {
           if (!isCorruptionName(corruption)) throw new Error(`unknown corruption '${corruption}'`);
-          if (corruption === 'frost') frost ??= loadFrostOverlays((f) => fetchBytes(`${frostBaseUrl}/${f}`), decodeImageBrowser);
-          const data = corruptRange(clean, corruption, severityOf(severity), 0, n, CORRUPTION_DATA_SEED, corruption === 'frost' ? await frost : undefined);
-          return inMemory({ n, height: clean.height, width: clean.width, data, labels: clean.labels.subarray(0, n) }, n);
+          if (corruption === 'frost') frost ??= loadFrostOverlaysFromUrl('/corruptions/');
+          const src = corruptedSource(clean, corruption, severityOf(severity), { seed: CORRUPTION_DATA_SEED, params: 'cifar', frost: corruption === 'frost' ? await frost : undefined });
+          return cached(src, budget);
         },
       };
     }
     case 'cifar10c-npy': {
-      const labelBytes = await fetchBytes(`${spec.url}/labels.npy`);
-      const labels = toNumbers(readNpy(labelBytes, `${spec.source}/labels.npy`).data);
+      const labels = Int32Array.from(toNumbers(readNpy(await fetchBytes(`${spec.url}/labels.npy`), `${spec.source}/labels.npy`).data));
       return {
-        async open(corruption, severity) {
-          const what = `${spec.source}/${corruption}.npy`;
-          const header = parseNpyHeader(await fetchBytes(`${spec.url}/${corruption}.npy`, [0, 256]), what);
-          const { perSeverity } = checkCorruptionHeader(header, what);
-          if (perSeverity < n) throw new Error(`${what} has ${perSeverity} images per severity, --n asks for ${n}`);
-          const px = 32 * 32 * 3;
-          const begin = header.dataOffset + (severityOf(severity) - 1) * perSeverity * px;
-          const data = await fetchBytes(`${spec.url}/${corruption}.npy`, [begin, begin + n * px]);
-          const offset = labels.length === perSeverity ? 0 : (severity - 1) * perSeverity;
-          if (labels.length !== perSeverity && labels.length !== 5 * perSeverity) throw new Error(`labels.npy has ${labels.length} labels, ${what} has ${5 * perSeverity} images`);
-          return inMemory({ n, height: 32, width: 32, data, labels: Uint8Array.from(labels.slice(offset, offset + n)) }, n);
-        },
+        outliers,
+        domain: (corruption, severity) => npyCorruptionSource(`${corruption}-${severity}`, urlByteSource(`${spec.url}/${corruption}.npy`), labels, severityOf(severity)),
       };
     }
     default:

@@ -25,13 +25,15 @@ function config(over: Partial<BenchConfig> = {}): BenchConfig {
 
 /** Image i of every domain is one pixel whose red value is i; its label is i % 3. */
 const data: DataSource = {
-  async open() {
+  async domain(corruption, severity) {
+    const labels = Int32Array.from({ length: 6 }, (_, i) => i % 3);
     return {
-      n: 6,
-      async batch(indices) {
-        const px = new Uint8Array(indices.length * 3);
-        indices.forEach((i, k) => (px[3 * k] = i));
-        return { images: { data: px, shape: [indices.length, 1, 1, 3] }, labels: indices.map((i) => i % 3) };
+      name: `${corruption}-${severity}`, size: 6, height: 1, width: 1,
+      labels: async () => labels,
+      async get(indices) {
+        const images = new Uint8Array(indices.length * 3);
+        indices.forEach((i, k) => (images[3 * k] = i));
+        return { images, labels: Int32Array.from(indices, (i) => labels[i]!) };
       },
     };
   },
@@ -47,7 +49,7 @@ function fakeAdapter(log: string[]): Adapter {
     async step(images) {
       steps++;
       const n = images.shape[0];
-      const reds = Array.from({ length: n }, (_, k) => images.data[3 * k]!);
+      const reds = Array.from({ length: n }, (_, k) => Math.round(images.data[3 * k]! * 255));
       // The stream's domain is visible only through the order: fog's 3 batches come first.
       const onFog = steps <= 3 || (steps > 6 && steps <= 9);
       return { labels: reds.map((r) => (onFog ? r % 3 : 0)), stats: { loss: steps } };
@@ -98,7 +100,6 @@ test('a partly finished continual run is redone from its start; a finished one i
   const done = new Set([domainId({ method: 'a', setting: 'continual', seed: 1 }, 0), domainId({ method: 'b', setting: 'continual', seed: 1 }, 0), domainId({ method: 'b', setting: 'continual', seed: 1 }, 1)]);
   const runs = planRuns(cfg, done);
   assert.deepEqual(runs.map((r) => [r.method, r.todo]), [['a', [0, 1]], ['b', []]]);
-  assert.throws(() => planRuns(config({ settings: ['mixed_domains'] })), /'mixed_domains' is not supported/);
 });
 
 test('domain order: severity-major, optionally shuffled per seed', () => {
@@ -116,4 +117,48 @@ test('too few images in a domain is a clear error', async () => {
     runProtocol(config({ n: 10 }), { data, createAdapter: async () => fakeAdapter([]), emit: () => {} }),
     /fog severity 5: 6 images available, --n asks for 10/,
   );
+});
+
+/** Always right on known images; the outlier score is the red value, so outliers (red >= 200) rank first. */
+const oracle: Adapter = {
+  async reset() {},
+  async step(images) {
+    const reds = Array.from({ length: images.shape[0] }, (_, k) => Math.round(images.data[3 * k]! * 255));
+    return { labels: reds.map((r) => r % 3), outlierScore: reds, stats: {} };
+  },
+};
+
+test('mixed domains: samples are scored against their own domain; results come at the end', async () => {
+  const events: BenchEvent[] = [];
+  await runProtocol(config({ settings: ['mixed_domains'], batchSize: 4 }), { data, createAdapter: async () => oracle, emit: (e) => events.push(e) });
+  const domains = events.filter((e) => e.type === 'domain').map((e) => e.result);
+  assert.deepEqual(domains.map((d) => [d.corruption, d.n, d.errorPct]), [['fog', 5, 0], ['snow', 5, 0]]);
+  assert.equal(domains[0]!.images + domains[1]!.images, 10);
+  // 10 images in batches of 4: 3 steps.
+  assert.equal(events.filter((e) => e.type === 'progress').length, 3);
+});
+
+test('open-set: outliers are mixed in, left out of the error, and scored by AUROC / H-score', async () => {
+  const outlierSource = {
+    name: 'out', size: 50, height: 1, width: 1,
+    labels: async () => new Int32Array(50).fill(-1),
+    async get(indices: readonly number[]) {
+      const images = new Uint8Array(indices.length * 3);
+      indices.forEach((i, k) => (images[3 * k] = 200 + i));
+      return { images, labels: new Int32Array(indices.length).fill(-1) };
+    },
+  };
+  const events: BenchEvent[] = [];
+  const withOutliers: DataSource = { ...data, outliers: async () => [outlierSource] };
+  // 5 known images per domain at share 0.5 -> 5 outliers each.
+  await runProtocol(config({ openSet: { share: 0.5 } }), { data: withOutliers, createAdapter: async () => oracle, emit: (e) => events.push(e) });
+  assert.deepEqual(events[0], { type: 'plan', runs: 1, totalImages: 20, skippedImages: 0 });
+  for (const d of events.filter((e) => e.type === 'domain').map((e) => e.result)) {
+    assert.equal(d.n, 5);
+    assert.equal(d.errorPct, 0);
+    assert.equal(d.outliers, 5);
+    assert.equal(d.auroc, 1);
+    assert.equal(d.hScore, 1);
+    assert.equal(d.images, 10);
+  }
 });

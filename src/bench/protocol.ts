@@ -1,28 +1,28 @@
 /**
  * The benchmark protocol, independent of where images come from and of how a method is
- * run: for each (method, setting, seed) it streams the domains' batches through an
- * adapter, scores each prediction before moving on (online), and emits per-domain results
- * as soon as a domain is finished so an interrupted benchmark can resume.
+ * run: for each (method, setting, seed) it builds the test stream (src/stream), feeds its
+ * batches to an adapter, scores every prediction per domain (online: the prediction made
+ * before or while adapting on the batch), and emits each domain's result when it is final,
+ * so an interrupted benchmark can resume.
  */
-import { ClassificationTally, SegmentationTally } from '../metrics/index.ts';
+import { ClassificationTally } from '../metrics/index.ts';
 import type { ImageBatch } from '../runtime/images.ts';
+import { buildStream, type LabelOrder, type Setting as StreamSetting } from '../stream/stream.ts';
+import type { ImageSource } from '../stream/source.ts';
 import { Rng } from '../util/rng.ts';
 import type { BenchConfig, DomainResult, RunKey, RunResult, Setting } from './types.ts';
 
-/** One domain's images, read in batches by position. */
-export interface DomainData {
-  readonly n: number;
-  /** Images (uint8 NHWC) and labels (one per image, or one per pixel for segmentation). */
-  batch(indices: readonly number[]): Promise<{ images: ImageBatch; labels: ArrayLike<number> }>;
-}
-
 export interface DataSource {
-  open(corruption: string, severity: number): Promise<DomainData>;
+  /** The images of one domain (uint8, model input size), labelled. */
+  domain(corruption: string, severity: number): Promise<ImageSource>;
+  /** Outlier images for open-set streams (labels ignored). */
+  outliers?(): Promise<ImageSource[]>;
 }
 
 export interface StepOutput {
-  /** Predicted class per image (or per pixel). */
+  /** Predicted class per image. */
   labels: ArrayLike<number>;
+  /** Higher = more likely an outlier (open-set AUROC). */
   outlierScore?: ArrayLike<number>;
   stats: Record<string, number>;
 }
@@ -55,6 +55,15 @@ export function domainOrder(config: Pick<BenchConfig, 'corruptions' | 'severitie
 export const runId = (k: RunKey) => `${k.method}|${k.setting}|s${k.seed}`;
 export const domainId = (k: RunKey, domainIndex: number) => `${runId(k)}|${domainIndex}`;
 
+/** How each benchmark setting maps onto a stream: dataset order within domains, except where the setting is about order. */
+const STREAMS: Record<Setting, { setting: StreamSetting; labelOrder: LabelOrder }> = {
+  continual: { setting: 'continual', labelOrder: 'dataset' },
+  reset_each_shift: { setting: 'reset_each_shift', labelOrder: 'dataset' },
+  mixed_domains: { setting: 'mixed_domains', labelOrder: 'shuffle' },
+  // RoTTA's practical TTA: continual domains, Dirichlet(0.1)-correlated labels.
+  correlated: { setting: 'continual', labelOrder: 'dirichlet' },
+};
+
 /** Settings whose model state starts from the source at every domain, so finished domains can be skipped alone. */
 const RESETS_PER_DOMAIN: ReadonlySet<Setting> = new Set(['reset_each_shift']);
 
@@ -64,12 +73,9 @@ export interface ProtocolDeps {
   emit(event: BenchEvent): void;
   /** domainId()s already finished in an earlier, interrupted run of the same benchmark. */
   done?: ReadonlySet<string>;
-  task?: 'classification' | 'segmentation';
-  numClasses?: number;
-  ignoreLabel?: number;
 }
 
-interface PlannedRun extends RunKey {
+export interface PlannedRun extends RunKey {
   domains: Domain[];
   /** Indices into domains still to run. */
   todo: number[];
@@ -78,16 +84,13 @@ interface PlannedRun extends RunKey {
 export function planRuns(config: BenchConfig, done: ReadonlySet<string> = new Set()): PlannedRun[] {
   const runs: PlannedRun[] = [];
   for (const setting of config.settings) {
-    if (!RESETS_PER_DOMAIN.has(setting) && setting !== 'continual') {
-      throw new Error(`setting '${setting}' is not supported by the benchmark runner yet (supported: continual, reset_each_shift)`);
-    }
     for (const seed of config.seeds) {
       for (const method of config.methods) {
         const key = { method, setting, seed };
         const domains = domainOrder(config, seed);
         const all = domains.map((_, i) => i);
         const finished = all.filter((i) => done.has(domainId(key, i)));
-        // A continual run carries adapted state from domain to domain: resume it only when complete.
+        // Without a reset per domain the adapted state flows through the whole stream: resume such a run only when complete.
         const todo = RESETS_PER_DOMAIN.has(setting) ? all.filter((i) => !finished.includes(i)) : finished.length === all.length ? [] : all;
         runs.push({ ...key, domains, todo });
       }
@@ -96,94 +99,116 @@ export function planRuns(config: BenchConfig, done: ReadonlySet<string> = new Se
   return runs;
 }
 
-function batchesOf(n: number, size: number): number[][] {
-  const out: number[][] = [];
-  for (let i = 0; i < n; i += size) out.push(Array.from({ length: Math.min(size, n - i) }, (_, k) => i + k));
-  return out;
-}
-
-function errorOf(pred: ArrayLike<number>, labels: ArrayLike<number>, ignore?: number): number {
-  let n = 0;
-  let wrong = 0;
-  for (let i = 0; i < labels.length; i++) {
-    if (labels[i] === ignore) continue;
-    n++;
-    if (pred[i] !== labels[i]) wrong++;
-  }
-  return n === 0 ? NaN : (100 * wrong) / n;
+interface DomainTally {
+  cls: ClassificationTally;
+  batchErrorPct: number[];
+  statSums: Record<string, number>;
+  steps: number;
+  images: number;
+  ms: number;
 }
 
 export async function runProtocol(config: BenchConfig, deps: ProtocolDeps): Promise<void> {
-  const task = deps.task ?? 'classification';
-  if (task === 'segmentation' && !deps.numClasses) throw new Error('segmentation benchmark needs numClasses');
   const runs = planRuns(config, deps.done);
+  const outlierShare = config.openSet?.share ?? 0;
+  // Open-set streams hold n known-class images per domain plus the outliers mixed in.
+  const perDomainImages = Math.round(config.n / (1 - outlierShare));
   deps.emit({
     type: 'plan',
     runs: runs.filter((r) => r.todo.length > 0).length,
-    totalImages: runs.reduce((s, r) => s + r.todo.length * config.n, 0),
-    skippedImages: runs.reduce((s, r) => s + (r.domains.length - r.todo.length) * config.n, 0),
+    totalImages: runs.reduce((s, r) => s + r.todo.length * perDomainImages, 0),
+    skippedImages: runs.reduce((s, r) => s + (r.domains.length - r.todo.length) * perDomainImages, 0),
   });
-  const opened = new Map<string, Promise<DomainData>>();
-  const open = (d: Domain) => {
+  const sources = new Map<string, Promise<ImageSource>>();
+  const sourceOf = (d: Domain) => {
     const k = `${d.corruption}|${d.severity}`;
-    if (!opened.has(k)) opened.set(k, deps.data.open(d.corruption, d.severity));
-    return opened.get(k)!;
+    if (!sources.has(k)) sources.set(k, deps.data.domain(d.corruption, d.severity));
+    return sources.get(k)!;
   };
+  const outliers = outlierShare > 0 ? await deps.data.outliers?.() : undefined;
+  if (outlierShare > 0 && !outliers?.length) throw new Error('open-set benchmark: the data source has no outlier images');
+
   for (const run of runs) {
     if (run.todo.length === 0) {
       deps.emit({ type: 'log', message: `${runId(run)}: all ${run.domains.length} domains done earlier, skipped` });
       continue;
     }
     const key: RunKey = { method: run.method, setting: run.setting, seed: run.seed };
+    const domainSources = await Promise.all(run.domains.map(sourceOf));
+    for (const [i, s] of domainSources.entries()) {
+      if (s.size < config.n) throw new Error(`${run.domains[i]!.corruption} severity ${run.domains[i]!.severity}: ${s.size} images available, --n asks for ${config.n}`);
+    }
+    const { setting, labelOrder } = STREAMS[run.setting];
+    const stream = await buildStream(
+      run.domains.map((d, i) => ({ name: `${d.corruption}-${d.severity}`, source: domainSources[i]! })),
+      { setting, batchSize: config.batchSize, seed: run.seed, labelOrder, perDomain: config.n, openSet: outliers ? { share: outlierShare, sources: outliers } : undefined },
+    );
     const adapter = await deps.createAdapter(run.method, run.seed);
-    let timeToFirstBatchMs = NaN;
-    const results: DomainResult[] = [];
-    for (const domainIndex of run.todo) {
-      const domain = run.domains[domainIndex]!;
-      if (RESETS_PER_DOMAIN.has(run.setting) || domainIndex === run.todo[0]) await adapter.reset();
-      const data = await open(domain);
-      if (data.n < config.n) throw new Error(`${domain.corruption} severity ${domain.severity}: ${data.n} images available, --n asks for ${config.n}`);
-      const cls = new ClassificationTally();
-      const seg = task === 'segmentation' ? new SegmentationTally(deps.numClasses!, deps.ignoreLabel) : undefined;
-      const batchErrorPct: number[] = [];
-      const statSums: Record<string, number> = {};
-      let ms = 0;
-      for (const indices of batchesOf(config.n, config.batchSize)) {
-        const { images, labels } = await data.batch(indices);
-        const t0 = performance.now();
-        const out = await adapter.step(images);
-        const dt = performance.now() - t0;
-        if (Number.isNaN(timeToFirstBatchMs)) timeToFirstBatchMs = dt;
-        ms += dt;
-        if (out.labels.length !== labels.length) {
-          throw new Error(`${run.method}: step returned ${out.labels.length} predictions for ${labels.length} labels (${indices.length} images)`);
-        }
-        if (seg) seg.add(out.labels, labels);
-        else cls.add(out.labels, labels, undefined, out.outlierScore);
-        batchErrorPct.push(errorOf(out.labels, labels, deps.ignoreLabel));
-        for (const [k, v] of Object.entries(out.stats)) statSums[k] = (statSums[k] ?? 0) + v;
-        deps.emit({ type: 'progress', run: key, corruption: domain.corruption, severity: domain.severity, images: indices.length, ms: dt });
-      }
-      const c = cls.summary();
-      const s = seg?.summary();
+    await adapter.reset();
+    const todo = new Set(run.todo);
+    const tallies = run.domains.map((): DomainTally => ({ cls: new ClassificationTally(), batchErrorPct: [], statSums: {}, steps: 0, images: 0, ms: 0 }));
+    // Sequential streams finish one domain before the next; mixed streams finish all at the end.
+    const emitDomain = (i: number) => {
+      const t = tallies[i]!;
+      const c = t.cls.summary();
       const result: DomainResult = {
         ...key,
-        domainIndex,
-        corruption: domain.corruption,
-        severity: domain.severity,
-        n: seg ? s!.pixels : c.n,
-        errorPct: seg ? s!.pixelErrorPct : c.errorPct,
-        images: config.n,
-        ms,
-        imagesPerSec: (1000 * config.n) / ms,
-        batchErrorPct,
-        stats: Object.fromEntries(Object.entries(statSums).map(([k, v]) => [k, v / batchErrorPct.length])),
+        domainIndex: i,
+        corruption: run.domains[i]!.corruption,
+        severity: run.domains[i]!.severity,
+        n: c.n,
+        errorPct: c.errorPct,
+        images: t.images,
+        ms: t.ms,
+        imagesPerSec: (1000 * t.images) / t.ms,
+        batchErrorPct: t.batchErrorPct,
+        stats: Object.fromEntries(Object.entries(t.statSums).map(([k, v]) => [k, v / t.steps])),
       };
-      if (s) result.mIoU = s.mIoU;
       if (c.auroc !== undefined) Object.assign(result, { outliers: c.outliers, auroc: c.auroc, hScore: c.hScore });
-      results.push(result);
       deps.emit({ type: 'domain', result });
+      return result;
+    };
+    const results: DomainResult[] = [];
+    let timeToFirstBatchMs = NaN;
+    let current = -1;
+    for await (const batch of stream) {
+      const first = batch.domain[0]!;
+      if (setting !== 'mixed_domains' && batch.domainStart && current >= 0 && todo.has(current)) results.push(emitDomain(current));
+      current = first;
+      // reset_each_shift: a finished domain's batches are skipped (the model restarts from the source at the next one anyway).
+      if (!todo.has(first)) continue;
+      if (batch.reset && first !== run.todo[0]) await adapter.reset();
+      const t0 = performance.now();
+      const out = await adapter.step({ data: batch.images, shape: [batch.n, batch.height, batch.width, 3] });
+      const dt = performance.now() - t0;
+      if (Number.isNaN(timeToFirstBatchMs)) timeToFirstBatchMs = dt;
+      if (out.labels.length !== batch.n) throw new Error(`${run.method}: step returned ${out.labels.length} predictions for a batch of ${batch.n}`);
+      // Attribute every sample (and its share of the step time) to its own domain.
+      const members = new Map<number, number[]>();
+      for (let k = 0; k < batch.n; k++) {
+        const d = batch.domain[k]!;
+        if (!members.has(d)) members.set(d, []);
+        members.get(d)!.push(k);
+      }
+      for (const [d, ks] of members) {
+        const t = tallies[d]!;
+        const pick = <T>(a: ArrayLike<T>) => ks.map((k) => a[k]!);
+        const pred = pick(out.labels);
+        const labels = pick(batch.labels);
+        const isOut = pick(batch.outlier);
+        t.cls.add(pred, labels, isOut, out.outlierScore ? pick(out.outlierScore) : undefined);
+        const known = ks.filter((_, j) => !isOut[j]);
+        if (known.length > 0) t.batchErrorPct.push((100 * known.filter((k) => out.labels[k] !== batch.labels[k]).length) / known.length);
+        for (const [s, v] of Object.entries(out.stats)) t.statSums[s] = (t.statSums[s] ?? 0) + v;
+        t.steps++;
+        t.images += ks.length;
+        t.ms += (dt * ks.length) / batch.n;
+      }
+      const d = run.domains[first]!;
+      deps.emit({ type: 'progress', run: key, corruption: setting === 'mixed_domains' ? 'mixed' : d.corruption, severity: d.severity, images: batch.n, ms: dt });
     }
+    if (setting === 'mixed_domains') run.todo.forEach((i) => results.push(emitDomain(i)));
+    else if (current >= 0 && todo.has(current)) results.push(emitDomain(current));
     deps.emit({ type: 'run', result: { ...key, timeToFirstBatchMs, domains: results } });
   }
 }

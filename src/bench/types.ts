@@ -54,6 +54,8 @@ export interface BenchConfig {
   backend: BackendChoice;
   /** Hyper-parameter overrides per method name. */
   overrides: Record<string, Record<string, unknown>>;
+  /** Open-set streams: this share of every domain's stream is outlier images. */
+  openSet?: { share: number };
   /** Also time forward passes of the same ONNX model in onnxruntime-web. */
   ortBaseline: boolean;
   /** Batches timed for the forward-only throughput figures. */
@@ -83,7 +85,7 @@ export interface DomainResult extends RunKey {
   images: number;
   ms: number;
   imagesPerSec: number;
-  /** Error (classification) or pixel error (segmentation) of each batch, in stream order. */
+  /** Error on this domain's known-class images in each batch that holds some, in stream order. */
   batchErrorPct: number[];
   /** Mean of each statistic the method reported per batch. */
   stats: Record<string, number>;

@@ -7,7 +7,8 @@ import * as Comlink from 'comlink';
 import { TTASession } from '../runtime/session.ts';
 import { TFJS_WASM_PATHS } from '../runtime/wasm-paths.ts';
 import type { ImageBatch } from '../runtime/images.ts';
-import { fetchBytes, openDataSource } from './data.ts';
+import { openDataSource } from './data.ts';
+import { fetchBytes } from '../data/browser.ts';
 import { ortForwardThroughput } from './ort-baseline.ts';
 import { createBenchMethod } from './methods.ts';
 import { methodInfo, type MethodContext } from '../methods/index.ts';
@@ -37,18 +38,19 @@ const api = {
     try {
       const backend = await session.init(config.backend, { wasmPaths: TFJS_WASM_PATHS });
       emit({ type: 'log', message: `backend ${backend.backend}${backend.wasmThreads ? ` (${backend.wasmThreads} threads)` : ''}; skipped: ${backend.skipped.map((s) => `${s.backend} (${s.reason})`).join('; ') || 'none'}` });
+      if (config.model.task !== 'classification') throw new Error(`the benchmark runs classification models only so far (model ${config.model.name} is ${config.model.task})`);
       if (config.model.format !== 'onnx') throw new Error(`model format '${config.model.format}' is not supported by the benchmark yet (use an ONNX model)`);
       const onnx = await fetchBytes(config.model.url);
       const info = await session.loadModel({ format: 'onnx', bytes: onnx.slice() }, { name: config.model.name, task: config.model.task, inputShape: config.model.inputShape });
       emit({ type: 'log', message: `model ${info.name}: ${info.task}, input ${info.inputShape.join('x')}, ${info.numClasses} classes, sha256 ${info.hash}` });
-      const data = await openDataSource(config.dataset, config.n, '/corruptions');
+      const data = await openDataSource(config.dataset, { n: config.n, inputShape: config.model.inputShape });
 
       // Forward-only throughput of the freshly loaded (source) model on batches of the first domain, ours and optionally ORT's.
-      const probe = await data.open(config.corruptions[0]!, config.severities[0]!);
+      const probe = await data.domain(config.corruptions[0]!, config.severities[0]!);
       const probeBatches: ImageBatch[] = [];
       for (let b = 0; b <= config.forwardBatches; b++) {
-        const idx = Array.from({ length: config.batchSize }, (_, k) => (b * config.batchSize + k) % probe.n);
-        probeBatches.push((await probe.batch(idx)).images);
+        const idx = Array.from({ length: config.batchSize }, (_, k) => (b * config.batchSize + k) % Math.min(probe.size, config.n));
+        probeBatches.push({ data: (await probe.get(idx)).images, shape: [idx.length, probe.height, probe.width, 3] });
       }
       const forward = [await forwardThroughput(session, probeBatches, backend.backend)];
       if (config.ortBaseline) forward.push(await ortForwardThroughput(onnx, probeBatches, backend.wasmThreads ?? navigator.hardwareConcurrency));
@@ -63,10 +65,14 @@ const api = {
         await session.setMethod((model) => createBenchMethod(method, model, ctx, config.overrides[method]));
         return {
           reset: async () => session.resetMethod(),
-          step: async (images) => session.step(images),
+          step: async (images) => {
+            const out = await session.step(images);
+            // Methods without their own outlier score are ranked by the entropy of their prediction.
+            return { labels: out.labels, outlierScore: out.outlierScore ?? out.entropy, stats: out.stats };
+          },
         };
       };
-      await runProtocol(config, { data, createAdapter, emit, done: new Set(done), task: config.model.task, numClasses: config.model.numClasses });
+      await runProtocol(config, { data, createAdapter, emit, done: new Set(done) });
       return { modelHash: info.hash, backend, forward };
     } finally {
       session.dispose();

@@ -51,7 +51,8 @@ export function renderHtml(results: BenchResults): string {
     const runs = results.config.methods
       .map((m) => results.runs.find((r) => r.method === m && r.setting === table.setting && r.seed === seed))
       .filter((r) => r !== undefined);
-    if (runs.length > 0) {
+    // A mixed stream has no domain-by-domain order to plot.
+    if (runs.length > 0 && table.setting !== 'mixed_domains') {
       const curves = runs.map((r) => ({ name: r.method, ...streamCurve(r) }));
       const len = Math.max(...curves.map((c) => c.values.length));
       const window = Math.max(1, Math.round(len / 60));

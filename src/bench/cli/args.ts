@@ -33,6 +33,8 @@ export interface CliOptions {
   /** method -> key -> value, from --set method.key=value. */
   overrides: Record<string, Record<string, unknown>>;
   ortBaseline: boolean;
+  /** Open-set: share of outlier images in every domain's stream (0 = closed set). */
+  openSet: number;
   out?: string;
   verbose: boolean;
   /** Serve the sources through the Vite dev server instead of a production build. */
@@ -57,6 +59,8 @@ export const USAGE = `Usage: npm run bench -- [options]
   --seeds <1,2,...>           seeds, one run each (default 1)
   --backend <${BACKENDS.join('|')}>   tfjs backend (default auto)
   --set <method.key=value>    hyper-parameter override, repeatable (e.g. --set tent.lr=0.0005)
+  --open-set <share>          mix outliers (noise, ImageNet sample images) into each domain, e.g. 0.2;
+                              adds AUROC and H-score (outlier score: the method's, else prediction entropy)
   --ort-baseline              also time forward passes of the ONNX model in onnxruntime-web
   --out <dir>                 output folder (default bench-results/<timestamp>); rerun with the same
                               --out to resume an interrupted run
@@ -108,6 +112,7 @@ export function parseArgs(argv: readonly string[]): CliOptions {
     backend: 'auto',
     overrides: {},
     ortBaseline: false,
+    openSet: 0,
     verbose: false,
     dev: false,
     port: 0,
@@ -178,6 +183,13 @@ export function parseArgs(argv: readonly string[]): CliOptions {
         break;
       }
       case '--ort-baseline': o.ortBaseline = true; break;
+      case '--open-set': {
+        const v = next();
+        const share = Number(v);
+        if (!(share >= 0 && share < 1)) throw new Error(`--open-set: share of outliers must be in [0, 1), got '${v}'`);
+        o.openSet = share;
+        break;
+      }
       case '--out': o.out = next(); break;
       case '--verbose': o.verbose = true; break;
       case '--dev': o.dev = true; break;

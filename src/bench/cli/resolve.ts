@@ -99,5 +99,6 @@ export function resolveConfig(root: string, opts: CliOptions, methods: string[])
     ortBaseline: opts.ortBaseline,
     forwardBatches: 5,
   };
+  if (opts.openSet > 0) config.openSet = { share: opts.openSet };
   return { config, mounts: { model: model.dir, data: data.dir } };
 }
