@@ -9,7 +9,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { AdaptableModel, NormMode } from '../model/types.ts';
 import { Rng } from '../util/rng.ts';
-import { SourceCopy, checkImages, probsOf, requireClassifier } from './common.ts';
+import { SourceCopy, checkImages, exportWithOptimizer, importOptimizer, probsOf, requireClassifier } from './common.ts';
 import { adam, buildOptimizer, resolveOptions } from './options.ts';
 import { augmentViews, COTTA_AUG } from './shared/augment.ts';
 import { probsEntropy, softCrossEntropy } from './shared/entropy.ts';
@@ -42,6 +42,7 @@ export function createRotta(model: AdaptableModel, ctx: MethodContext, overrides
   const optimizer = buildOptimizer(vars, o);
   const memory = new CstuMemory({ capacity: o.memorySize, numClasses: model.info.numClasses, lambdaT: o.lambdaT, lambdaU: o.lambdaU });
   let rng = new Rng(ctx.seed).fork('rotta');
+  const teacherState = () => [...teacher.parameters('all'), ...teacher.norms.flatMap((n) => [n.runningMean, n.runningVar])];
   let seen = 0;
   let updates = 0;
 
@@ -90,6 +91,25 @@ export function createRotta(model: AdaptableModel, ctx: MethodContext, overrides
       seen = updates = 0;
     },
     state: () => ({ seen, updates, memory: memory.occupancy, perClass: memory.perClassCounts(), ...o }),
+    /** Optimiser, teacher weights and statistics, memory (the random stream is not part of the state). */
+    exportState() {
+      const items = memory.exportItems();
+      return exportWithOptimizer(optimizer, { seen, updates }, {
+        teacher: teacherState().map((v) => tf.clone(v)),
+        memoryImages: items.images,
+        memoryMeta: [items.meta.length ? tf.tensor2d(items.meta, [items.meta.length, 3]) : null],
+      });
+    },
+    importState(state) {
+      const { teacher: saved, memoryImages = [], memoryMeta = [] } = state.tensors;
+      const targets = teacherState();
+      if (!saved || saved.length !== targets.length) throw new Error(`rotta: state has ${saved?.length ?? 0} teacher tensors, the teacher has ${targets.length}`);
+      importOptimizer(optimizer, state);
+      targets.forEach((v, i) => v.assign(saved[i]!));
+      const meta = memoryMeta[0] ? (memoryMeta[0].arraySync() as number[][]) : [];
+      memory.importItems(memoryImages.filter((t): t is tf.Tensor => t !== null) as tf.Tensor3D[], meta);
+      ({ seen = 0, updates = 0 } = state.counters);
+    },
     dispose() {
       source.restore();
       source.dispose();

@@ -11,7 +11,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { AdaptableModel } from '../model/types.ts';
 import { Rng } from '../util/rng.ts';
-import { SourceCopy, checkImages, probsOf, requireClassifier } from './common.ts';
+import { SourceCopy, checkImages, exportWithOptimizer, importOptimizer, probsOf, requireClassifier } from './common.ts';
 import { buildOptimizer, isLargeScale, resolveOptions, sgd } from './options.ts';
 import { augmentViews, COTTA_AUG, CROP_FLIP_AUG } from './shared/augment.ts';
 import { probsEntropy, softmaxEntropy } from './shared/entropy.ts';
@@ -113,6 +113,24 @@ export function createStamp(model: AdaptableModel, ctx: MethodContext, overrides
       updates = 0;
     },
     state: () => ({ updates, memory: memory.size, perClass: memory.perClassCounts(), margin, ...o }),
+    /** Optimiser, schedule position and memory (the random stream is not part of the state). */
+    exportState() {
+      const items = memory.exportItems();
+      const counts = Object.fromEntries(items.counts.map((c, i) => [`classCount${i}`, c]));
+      return exportWithOptimizer(optimizer, { updates, memoryTotal: items.total, ...counts }, {
+        memoryImages: items.images,
+        memoryLabels: [items.labels.length ? tf.tensor1d(items.labels, 'int32') : null],
+      });
+    },
+    importState(state) {
+      importOptimizer(optimizer, state);
+      const labels = state.tensors.memoryLabels?.[0] ? (state.tensors.memoryLabels[0].arraySync() as number[]) : [];
+      const counts = Array.from({ length: model.info.numClasses }, (_, i) => state.counters[`classCount${i}`] ?? 0);
+      const images = (state.tensors.memoryImages ?? []).filter((t): t is tf.Tensor => t !== null) as tf.Tensor3D[];
+      memory.importItems(images, labels, counts, state.counters.memoryTotal ?? images.length);
+      updates = state.counters.updates ?? 0;
+      optimizer.lr = updates > 0 ? cosineLr(o.lr, updates, o.tMax) : o.lr;
+    },
     dispose() {
       source.restore();
       source.dispose();

@@ -100,6 +100,30 @@ export class CstuMemory {
     return { images, ages, labels };
   }
 
+  /** Copies of the items in class order, with [label, uncertainty, age] rows. */
+  exportItems(): { images: tf.Tensor3D[]; meta: [number, number, number][] } {
+    const images: tf.Tensor3D[] = [];
+    const meta: [number, number, number][] = [];
+    this.data.forEach((c, cls) => {
+      for (const item of c) {
+        images.push(tf.clone(item.image));
+        meta.push([cls, item.uncertainty, item.age]);
+      }
+    });
+    return { images, meta };
+  }
+
+  /** Replace the contents with exported items (images copied). */
+  importItems(images: readonly tf.Tensor3D[], meta: readonly (readonly number[])[]): void {
+    if (images.length !== meta.length) throw new Error(`CSTU memory: ${images.length} images vs ${meta.length} metadata rows`);
+    this.clear();
+    images.forEach((image, i) => {
+      const [label, uncertainty, age] = meta[i]!;
+      if (!Number.isInteger(label) || label! < 0 || label! >= this.numClasses) throw new Error(`CSTU memory: imported label ${label} outside [0, ${this.numClasses})`);
+      this.data[label!]!.push({ image: tf.keep(tf.clone(image)), uncertainty: uncertainty!, age: age! });
+    });
+  }
+
   clear(): void {
     for (const c of this.data) for (const item of c) item.image.dispose();
     this.data = Array.from({ length: this.numClasses }, () => []);
@@ -156,6 +180,30 @@ export class ClassBalancedFifo {
   read(): tf.Tensor3D[] {
     this.data.forEach((c, cls) => (this.counts[cls] = 0.9 * this.counts[cls]! + 0.1 * c.length));
     return this.data.flat();
+  }
+
+  /** Copies of the items (class order) with their labels, the EMA counts and the fill level. */
+  exportItems(): { images: tf.Tensor3D[]; labels: number[]; counts: number[]; total: number } {
+    return {
+      images: this.data.flat().map((t) => tf.clone(t)),
+      labels: this.data.flatMap((c, cls) => c.map(() => cls)),
+      counts: [...this.counts],
+      total: this.total,
+    };
+  }
+
+  importItems(images: readonly tf.Tensor3D[], labels: readonly number[], counts: readonly number[], total: number): void {
+    if (images.length !== labels.length || counts.length !== this.numClasses) {
+      throw new Error(`class-balanced FIFO: import needs one label per image (${images.length} vs ${labels.length}) and ${this.numClasses} counts (got ${counts.length})`);
+    }
+    this.clear();
+    images.forEach((image, i) => {
+      const label = labels[i]!;
+      if (!Number.isInteger(label) || label < 0 || label >= this.numClasses) throw new Error(`class-balanced FIFO: imported label ${label} outside [0, ${this.numClasses})`);
+      this.data[label]!.push(tf.keep(tf.clone(image)));
+    });
+    this.counts = [...counts];
+    this.total = total;
   }
 
   clear(): void {
