@@ -79,6 +79,8 @@ export interface MethodStep {
   /** Arg-max class per image (classification) or per pixel (segmentation). */
   labels: Int32Array;
   outlierScore?: Float32Array;
+  /** Softmax entropy of each image's prediction (classification): a default outlier score. */
+  entropy?: Float32Array;
   stats: Record<string, number>;
   ms: number;
 }
@@ -301,12 +303,17 @@ export class TTASession {
     } finally {
       x.dispose();
     }
-    const labels = tf.tidy(() => tf.argMax(out.probs, -1));
-    const [l, score] = await Promise.all([labels.data() as Promise<Int32Array>, out.outlierScore?.data() as Promise<Float32Array> | undefined]);
-    labels.dispose();
-    out.probs.dispose();
-    out.outlierScore?.dispose();
-    return { labels: l, outlierScore: score, stats: out.stats, ms: performance.now() - t0 };
+    const { labels, entropy } = tf.tidy(() => ({
+      labels: tf.argMax(out.probs, -1),
+      entropy: out.probs.rank === 2 ? tf.neg(tf.sum(tf.mul(out.probs, tf.log(tf.add(out.probs, 1e-12))), -1)) : undefined,
+    }));
+    const [l, score, h] = await Promise.all([
+      labels.data() as Promise<Int32Array>,
+      out.outlierScore?.data() as Promise<Float32Array> | undefined,
+      entropy?.data() as Promise<Float32Array> | undefined,
+    ]);
+    tf.dispose([labels, entropy, out.probs, out.outlierScore].filter((t) => t !== undefined));
+    return { labels: l, outlierScore: score, entropy: h, stats: out.stats, ms: performance.now() - t0 };
   }
 
   private disposeMethod(): void {
