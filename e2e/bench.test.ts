@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -103,6 +103,20 @@ test('results.md and report.html show the same numbers', () => {
   assert.equal((html.match(/<svg /g) ?? []).length, 3);
   const embedded = html.match(/<script type="application\/json" id="results">(.*)<\/script>/s)![1]!;
   assert.deepEqual(JSON.parse(embedded), results);
+});
+
+test('official-layout .npy files (from make-cifar10c) give the same source errors as generating on the fly', async () => {
+  const npy = join(out, 'npy');
+  const clean = join(out, 'clean');
+  mkdirSync(clean);
+  symlinkSync(join(ROOT, 'public/samples/cifar10/test_canonical_0-999.bin'), join(clean, 'test_batch.bin'));
+  await run('node', ['--import', 'tsx', 'scripts/make-cifar10c.ts', '--cifar', clean, '--out', npy, '--n', String(N), '--only', CORRUPTIONS.join(',')], { cwd: ROOT, timeout: 120_000 });
+  const npyOut = join(out, 'from-npy');
+  await run('node', ['--import', 'tsx', 'scripts/bench.ts', '--dev', '--methods', 'source', '--corruptions', CORRUPTIONS.join(','), '--n', String(N), '--batch', '10', '--backend', 'wasm', '--data', npy, '--out', npyOut], { cwd: ROOT, timeout: 300_000 });
+  const fromNpy = JSON.parse(readFileSync(join(npyOut, 'results.json'), 'utf8')) as BenchResults;
+  assert.equal(fromNpy.config.dataset.kind, 'cifar10c-npy');
+  const generated = results.runs.find((r) => r.method === 'source')!;
+  assert.deepEqual(fromNpy.runs[0]!.domains.map((d) => d.errorPct), generated.domains.map((d) => d.errorPct));
 });
 
 test('a rerun with the same --out resumes: finished domains are not run again', async () => {

@@ -8,7 +8,7 @@ export interface ClassificationSummary {
   /** Known-class (non-outlier) images seen. */
   n: number;
   correct: number;
-  /** 100 * (1 - correct / n); NaN when n = 0. */
+  /** 100 * (n - correct) / n; NaN when n = 0. */
   errorPct: number;
   /** Outlier images seen (open-set streams). */
   outliers: number;
@@ -56,7 +56,7 @@ export class ClassificationTally {
     const out: ClassificationSummary = {
       n: this.n,
       correct: this.correct,
-      errorPct: this.n === 0 ? NaN : 100 * (1 - this.correct / this.n),
+      errorPct: this.n === 0 ? NaN : (100 * (this.n - this.correct)) / this.n,
       outliers,
     };
     if (outliers > 0 && outliers < this.isOutlier.length) {
