@@ -27,3 +27,27 @@ for (const backend of ['webgpu', 'wasm']) {
     assert.equal(r.tensorGrowth, 0);
   });
 }
+
+interface Updates {
+  backend: string;
+  ema: number[][];
+  sam: number[][];
+  restore: number[][];
+}
+
+test('EMA, SAM perturbation and stochastic restore agree on cpu, wasm and webgpu (restore masks bit-exact)', async () => {
+  const cpu = await s.call<Updates>('updatesOn', 'cpu');
+  for (const backend of ['wasm', 'webgpu']) {
+    const r = await s.call<Updates>('updatesOn', backend);
+    assert.equal(r.backend, backend);
+    for (const key of ['ema', 'sam'] as const) {
+      const diff = Math.max(...r[key].flatMap((t, i) => t.map((v, j) => Math.abs(v - cpu[key][i]![j]!))));
+      assert.ok(diff < 1e-6, `${backend} ${key}: max diff ${diff}`);
+    }
+    // Restored elements equal the student exactly and the rest the perturbed teacher: compare masks.
+    const changed = (x: Updates) => x.restore.map((t, i) => t.map((v, j) => v !== x.sam[i]![j]));
+    assert.deepEqual(changed(r), changed(cpu));
+    const frac = changed(r).flat().filter(Boolean).length / changed(r).flat().length;
+    assert.ok(frac > 0.15 && frac < 0.35, `restored fraction ${frac}`);
+  }
+});

@@ -1,7 +1,7 @@
 // Custom kernels in the browser: fused ops on a chosen backend vs the same maths from stock
 // tfjs ops on the cpu backend (webgpu runs on SwiftShader here: correctness only).
 import * as tf from '@tensorflow/tfjs';
-import { batchNormTrain, paddedConv, softmaxEntropyFused } from '../../src/kernels/index.ts';
+import { batchNormTrain, emaUpdateFused, paddedConv, samPerturbFused, softmaxEntropyFused, stochasticRestoreFused } from '../../src/kernels/index.ts';
 import { initBackend, type BackendName } from '../../src/runtime/backend.ts';
 import { TFJS_WASM_PATHS } from '../../src/runtime/wasm-paths.ts';
 
@@ -103,4 +103,20 @@ export async function compareOn(backend: BackendName) {
     errors[k] = got.length === ref.length ? Math.sqrt(d / n) : Infinity;
   }
   return { backend: info.backend, adapter: info.adapter?.description ?? '', errors, tensorGrowth };
+}
+
+/** EMA, SAM perturbation and stochastic restore on `backend`, from the same seeded values. */
+export async function updatesOn(backend: BackendName) {
+  const info = await initBackend(backend, { wasmPaths: TFJS_WASM_PATHS });
+  const u = (shape: number[], seed: number) => tf.randomUniform(shape, -1, 1, 'float32', seed);
+  const teacher = [tf.variable(u([3, 3, 4, 8], 1)), tf.variable(u([300], 2))];
+  const student = [u([3, 3, 4, 8], 3), u([300], 4)];
+  emaUpdateFused(teacher, student, 0.99);
+  const ema = await Promise.all(teacher.map(async (t) => Array.from(await t.data())));
+  samPerturbFused(teacher, student, 0.05);
+  const sam = await Promise.all(teacher.map(async (t) => Array.from(await t.data())));
+  stochasticRestoreFused(teacher, student, 0.25, 17);
+  const restore = await Promise.all(teacher.map(async (t) => Array.from(await t.data())));
+  tf.dispose([...teacher, ...student]);
+  return { backend: info.backend, ema, sam, restore };
 }

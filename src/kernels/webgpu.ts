@@ -11,6 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import { webgpu_util, type WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
 import { BN_FORWARD, BN_GRAD_INPUT, BN_GRAD_PARAMS, useFusedBatchNorm } from './batch-norm.ts';
 import { ENTROPY_FORWARD, ENTROPY_GRAD, useFusedEntropy } from './entropy.ts';
+import { AXPY, EMA_UPDATE, STOCHASTIC_RESTORE, hash32, useFusedUpdates } from './multi-tensor.ts';
 
 type Uniform = { type: 'int32' | 'float32'; data: number[] };
 interface WebGPUBackendLike {
@@ -19,7 +20,7 @@ interface WebGPUBackendLike {
 
 const GROUP = 64;
 
-function elementwise(key: string, names: string[], outputShape: number[], uniforms: string, body: string): WebGPUProgram {
+function elementwise(key: string, names: string[], outputShape: number[], uniforms: string, body: string, helpers = ''): WebGPUProgram {
   const dispatchLayout = webgpu_util.flatDispatchLayout(outputShape);
   return {
     shaderKey: key,
@@ -31,6 +32,7 @@ function elementwise(key: string, names: string[], outputShape: number[], unifor
     dispatchLayout,
     dispatch: webgpu_util.computeDispatch(dispatchLayout, outputShape, [GROUP, 1, 1]),
     getUserCode: () => `
+      ${helpers}
       fn main(index : i32) {
         if (index < uniforms.size) {
           ${body}
@@ -235,5 +237,60 @@ tf.registerKernel({
   },
 });
 
+tf.registerKernel({
+  kernelName: EMA_UPDATE,
+  backendName: 'webgpu',
+  kernelFunc: ({ inputs, backend, attrs }) => {
+    const b = backend as unknown as WebGPUBackendLike;
+    const m = (attrs as { momentum: number }).momentum;
+    const n = Object.keys(inputs).length / 2;
+    return Array.from({ length: n }, (_, i) => {
+      const t = inputs[`t${i}`]!;
+      const program = elementwise('webttaEma', ['t', 's'], [...t.shape], 'm : f32,', 'setOutputAtIndex(index, uniforms.m * t[index] + (1.0 - uniforms.m) * s[index]);');
+      return b.runWebGPUProgram(program, [t, inputs[`s${i}`]!], 'float32', [{ type: 'float32', data: [m] }]);
+    });
+  },
+});
+
+tf.registerKernel({
+  kernelName: AXPY,
+  backendName: 'webgpu',
+  kernelFunc: ({ inputs, backend }) => {
+    const b = backend as unknown as WebGPUBackendLike;
+    const { w, g, scale } = inputs as Record<string, tf.TensorInfo>;
+    const program = elementwise('webttaAxpy', ['w', 'g', 'scale'], [...w!.shape], '', 'setOutputAtIndex(index, w[index] + g[index] * scale[0]);');
+    return b.runWebGPUProgram(program, [w!, g!, scale!], 'float32');
+  },
+});
+
+tf.registerKernel({
+  kernelName: STOCHASTIC_RESTORE,
+  backendName: 'webgpu',
+  kernelFunc: ({ inputs, backend, attrs }) => {
+    const b = backend as unknown as WebGPUBackendLike;
+    const { p, seed } = attrs as { p: number; seed: number };
+    const { w, source } = inputs as Record<string, tf.TensorInfo>;
+    // Same hash as multi-tensor.ts's hash32, in u32 arithmetic (wrapping multiplies).
+    const program = elementwise(
+      'webttaStochasticRestore',
+      ['w', 'src'],
+      [...w!.shape],
+      'seed : i32, p : f32,',
+      `let u = f32(hash32(bitcast<u32>(uniforms.seed) + u32(index)) >> 8u) / 16777216.0;
+       setOutputAtIndex(index, select(w[index], src[index], u < uniforms.p));`,
+      `fn hash32(v : u32) -> u32 {
+         let state = v * 747796405u + 2891336453u;
+         let word = ((state >> ((state >> 28u) + 4u)) ^ state) * 277803737u;
+         return (word >> 22u) ^ word;
+       }`,
+    );
+    return b.runWebGPUProgram(program, [w!, source!], 'float32', [
+      { type: 'int32', data: [hash32(seed) | 0] },
+      { type: 'float32', data: [p] },
+    ]);
+  },
+});
+
 useFusedBatchNorm('webgpu', true);
+useFusedUpdates('webgpu', true);
 useFusedEntropy('webgpu', true);

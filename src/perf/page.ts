@@ -68,7 +68,13 @@ window.webttaPerf = {
             continue;
           }
           say(`${info.backend} ${step} batch ${batch} ...`);
-          const r = await timeStep(model, step, images, config);
+          let r: CaseResult;
+          try {
+            r = await timeStep(model, step, images, config);
+          } catch (err) {
+            skipped.push(`${step} batch ${batch} failed: ${err instanceof Error ? err.message : String(err)}`);
+            continue;
+          }
           results.push(r);
           say(`${info.backend} ${step} batch ${batch}: ${r.msPerStep.toFixed(1)} ms, ${r.imagesPerSec.toFixed(1)} img/s (warm-up ${r.warmupMs.toFixed(0)} ms)`);
           if (r.warmupMs > config.maxStepMs) tooSlow = `skipped: ${step} batch ${batch} warm-up took ${(r.warmupMs / 1000).toFixed(1)} s`;

@@ -4,6 +4,7 @@
  * gives g'; w is put back bit-exactly and the base optimiser steps with g'.
  */
 import * as tf from '@tensorflow/tfjs';
+import { hasFusedUpdates, samPerturbFused } from '../../kernels/index.ts';
 import type { Optimizer } from './optim.ts';
 import { cloneValues, disposeAll, lossAndGrads } from './tensors.ts';
 
@@ -26,10 +27,12 @@ export function samStep(optimizer: Optimizer, rho: number, firstLoss: () => tf.S
   const vars = optimizer.vars;
   const first = lossAndGrads(vars, firstLoss);
   const old = cloneValues(vars);
-  tf.tidy(() => {
-    const scale = tf.div(rho, tf.add(globalNorm(first.grads), 1e-12));
-    vars.forEach((v, i) => v.assign(tf.add(v, tf.mul(first.grads[i]!, scale))));
-  });
+  if (hasFusedUpdates(tf.getBackend())) samPerturbFused(vars, first.grads, rho);
+  else
+    tf.tidy(() => {
+      const scale = tf.div(rho, tf.add(globalNorm(first.grads), 1e-12));
+      vars.forEach((v, i) => v.assign(tf.add(v, tf.mul(first.grads[i]!, scale))));
+    });
   const firstValue = first.loss.dataSync()[0]!;
   disposeAll([first.loss, ...first.grads]);
   const second = lossAndGrads(vars, secondLoss);

@@ -1,10 +1,13 @@
 /** Mean-teacher pieces: EMA of parameters and stochastic restore to the source weights. */
 import * as tf from '@tensorflow/tfjs';
+import { emaUpdateFused, hasFusedUpdates } from '../../kernels/index.ts';
 import type { Rng } from '../../util/rng.ts';
 
 /** teacher <- momentum * teacher + (1 - momentum) * student (CoTTA alpha 0.999; RoTTA 1 - nu). */
 export function emaUpdate(teacher: readonly tf.Variable[], student: readonly tf.Variable[], momentum: number): void {
   if (teacher.length !== student.length) throw new Error(`emaUpdate: ${teacher.length} teacher vs ${student.length} student variables`);
+  // One kernel for all tensors where registered (src/kernels/multi-tensor.ts).
+  if (hasFusedUpdates(tf.getBackend())) return emaUpdateFused(teacher, student, momentum);
   tf.tidy(() => {
     teacher.forEach((t, i) => {
       const s = student[i]!;
