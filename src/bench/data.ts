@@ -3,7 +3,10 @@
  * server (src/stream image sources underneath):
  * - cifar10c: CIFAR-10-C generated on the fly from a clean CIFAR-10 test file, the same
  *   bytes as `npm run make-cifar10c` with its default seed 0;
- * - cifar10c-npy: official CIFAR-10-C `<corruption>.npy` + `labels.npy`, read by byte ranges.
+ * - cifar10c-npy: official CIFAR-10-C `<corruption>.npy` + `labels.npy`, read by byte ranges;
+ * - mini-imagenet-c: a labelled image list (`<path>, <label>` lines) corrupted on the fly with
+ *   the ImageNet parameters at the model's input size;
+ * - imagenet-c: `<corruption>/<severity>/<wnid>/*.JPEG` folders, resized to the model input.
  * Open-set outliers: uniform noise and the shipped ImageNet sample images.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -12,7 +15,7 @@ import { fetchBytes, loadFrostOverlaysFromUrl } from '../data/browser.ts';
 import { isCorruptionName, type FrostOverlays, type Severity } from '../data/corruptions/index.ts';
 import { decodeImageBrowser } from '../data/decode-browser.ts';
 import { urlByteSource, type FileTree } from '../data/files.ts';
-import { parseLabelList } from '../data/folders.ts';
+import { listImageNetC, parseLabelList, parseSynsetWords } from '../data/folders.ts';
 import { readNpy, toNumbers } from '../data/npy.ts';
 import type { SourceDataProvider } from '../methods/shared/fisher.ts';
 import { fileImageSource, npyCorruptionSource } from '../stream/file-sources.ts';
@@ -132,7 +135,44 @@ export async function openDataSource(spec: DatasetSpec, opts: DataOptions): Prom
         domain: (corruption, severity) => npyCorruptionSource(`${corruption}-${severity}`, urlByteSource(`${spec.url}/${corruption}.npy`), labels, severityOf(severity)),
       };
     }
+    case 'mini-imagenet-c': {
+      // Decoded and resized once, then corrupted on the fly with the ImageNet parameters.
+      const list = parseLabelList(new TextDecoder().decode(await fetchBytes(`${spec.url}/${spec.file}`)));
+      if (list.length < opts.n) throw new Error(`${spec.source}/${spec.file} lists ${list.length} images, --n asks for ${opts.n}`);
+      const budget = { bytes: opts.cacheBytes ?? 512 << 20 };
+      const clean = cached(fileImageSource('clean', list, httpTree(spec.url), decodeImageBrowser, height, width), budget);
+      let frost: Promise<FrostOverlays> | undefined;
+      return {
+        clean: async function* (batchSize, maxImages) {
+          const total = Math.min(maxImages, clean.size);
+          for (let i = 0; i < total; i += batchSize) {
+            const idx = Array.from({ length: Math.min(batchSize, total - i) }, (_, k) => i + k);
+            const { images } = await clean.get(idx);
+            yield tf.tidy(() => tf.tensor4d(Float32Array.from(images), [idx.length, height, width, 3]).div(255) as tf.Tensor4D);
+          }
+        },
+        outliers,
+        async domain(corruption, severity) {
+          if (!isCorruptionName(corruption)) throw new Error(`unknown corruption '${corruption}'`);
+          if (corruption === 'frost') frost ??= loadFrostOverlaysFromUrl('/corruptions/');
+          const src = corruptedSource(clean, corruption, severityOf(severity), { seed: CORRUPTION_DATA_SEED, params: 'imagenet', frost: corruption === 'frost' ? await frost : undefined });
+          return cached(src, budget);
+        },
+      };
+    }
+    case 'imagenet-c': {
+      // Labels follow the standard (synset-sorted) order of the 1000 wnids, whatever subset the folders hold.
+      const wnids = parseSynsetWords(new TextDecoder().decode(await fetchBytes('/samples/imagenet/synset_words.txt')));
+      const tree = httpTree(spec.url);
+      return {
+        outliers,
+        async domain(corruption, severity) {
+          const files = await listImageNetC(tree, '', corruption, severityOf(severity), wnids);
+          return fileImageSource(`${corruption}-${severity}`, files, tree, decodeImageBrowser, height, width);
+        },
+      };
+    }
     default:
-      throw new Error(`dataset kind '${spec.kind}' is not supported by the benchmark runner yet (supported: cifar10c, cifar10c-npy)`);
+      throw new Error(`dataset kind '${spec.kind}' is not supported by the benchmark runner yet (supported: cifar10c, cifar10c-npy, mini-imagenet-c, imagenet-c)`);
   }
 }

@@ -4,7 +4,7 @@
  * whole protocol here, reading data over HTTP itself, and reports events to the page.
  */
 import * as Comlink from 'comlink';
-import { TTASession } from '../runtime/session.ts';
+import { TTASession, type ModelSource } from '../runtime/session.ts';
 import { TFJS_WASM_PATHS } from '../runtime/wasm-paths.ts';
 import type { ImageBatch } from '../runtime/images.ts';
 import { openDataSource } from './data.ts';
@@ -32,6 +32,20 @@ async function forwardThroughput(session: TTASession, batches: readonly ImageBat
   return { engine: 'webtta', backend, batchSize: batches[0]!.shape[0], batches: batches.length - 1, imagesPerSec: (1000 * images) / (performance.now() - t0), firstBatchMs: first.ms };
 }
 
+/** The model's bytes: one .onnx file, or a TF.js layers model.json and the weight shards its manifest names. */
+async function fetchModel(url: string, format: 'onnx' | 'tfjs-layers'): Promise<{ source: ModelSource; onnx?: Uint8Array }> {
+  if (format === 'onnx') {
+    const onnx = await fetchBytes(url);
+    return { source: { format, bytes: onnx.slice() }, onnx };
+  }
+  const modelJson = JSON.parse(new TextDecoder().decode(await fetchBytes(url))) as { weightsManifest?: { paths: string[] }[] };
+  if (!Array.isArray(modelJson.weightsManifest)) throw new Error(`${url}: no weightsManifest (not a TF.js layers model.json)`);
+  const base = url.slice(0, url.lastIndexOf('/') + 1);
+  const weights = new Map<string, ArrayBuffer>();
+  for (const path of modelJson.weightsManifest.flatMap((g) => g.paths)) weights.set(path, (await fetchBytes(base + path)).slice().buffer as ArrayBuffer);
+  return { source: { format, modelJson, weights } };
+}
+
 const api = {
   async run(config: BenchConfig, done: string[], emit: (e: BenchEvent) => void): Promise<WorkerRunResult> {
     const session = new TTASession();
@@ -39,9 +53,8 @@ const api = {
       const backend = await session.init(config.backend, { wasmPaths: TFJS_WASM_PATHS });
       emit({ type: 'log', message: `backend ${backend.backend}${backend.wasmThreads ? ` (${backend.wasmThreads} threads)` : ''}; skipped: ${backend.skipped.map((s) => `${s.backend} (${s.reason})`).join('; ') || 'none'}` });
       if (config.model.task !== 'classification') throw new Error(`the benchmark runs classification models only so far (model ${config.model.name} is ${config.model.task})`);
-      if (config.model.format !== 'onnx') throw new Error(`model format '${config.model.format}' is not supported by the benchmark yet (use an ONNX model)`);
-      const onnx = await fetchBytes(config.model.url);
-      const info = await session.loadModel({ format: 'onnx', bytes: onnx.slice() }, { name: config.model.name, task: config.model.task, inputShape: config.model.inputShape });
+      const { source, onnx } = await fetchModel(config.model.url, config.model.format);
+      const info = await session.loadModel(source, { name: config.model.name, task: config.model.task, inputShape: config.model.inputShape });
       emit({ type: 'log', message: `model ${info.name}: ${info.task}, input ${info.inputShape.join('x')}, ${info.numClasses} classes, sha256 ${info.hash}` });
       const data = await openDataSource(config.dataset, { n: config.n, inputShape: config.model.inputShape });
 
@@ -53,7 +66,7 @@ const api = {
         probeBatches.push({ data: (await probe.get(idx)).images, shape: [idx.length, probe.height, probe.width, 3] });
       }
       const forward = [await forwardThroughput(session, probeBatches, backend.backend)];
-      if (config.ortBaseline) forward.push(await ortForwardThroughput(onnx, probeBatches, backend.wasmThreads ?? navigator.hardwareConcurrency));
+      if (config.ortBaseline && onnx) forward.push(await ortForwardThroughput(onnx, probeBatches, backend.wasmThreads ?? navigator.hardwareConcurrency));
       for (const f of forward) emit({ type: 'log', message: `forward only, ${f.engine} ${f.backend}: ${f.imagesPerSec.toFixed(1)} images/s (first batch ${f.firstBatchMs.toFixed(0)} ms)` });
 
       const createAdapter = async (method: string, seed: number): Promise<Adapter> => {

@@ -21,21 +21,42 @@ function methodDefaultsFor(card: ModelCard): ModelSpec['methodDefaults'] {
   return 'imagenet';
 }
 
+/**
+ * A shipped name (models/<name>.json card; the model file is the card's 'model' file), an
+ * .onnx file (card: the .json next to it, or --card), or a TF.js layers model.json / its folder
+ * (card: --card, or <folder>.json next to the folder).
+ */
 export function resolveModel(root: string, opts: Pick<CliOptions, 'model' | 'card'>): { spec: ModelSpec; dir: string } {
   const isName = !/[\\/]/.test(opts.model) && extname(opts.model) === '';
-  const file = isName ? join(root, 'models', `${opts.model}.onnx`) : resolve(opts.model);
-  if (!existsSync(file)) {
-    const shipped = readdirSync(join(root, 'models')).filter((f) => f.endsWith('.onnx')).map((f) => f.replace(/\.onnx$/, ''));
-    throw new Error(`model ${opts.model}: ${file} not found${isName ? ` (shipped models: ${shipped.join(', ')})` : ''}`);
+  let file: string;
+  let cardPath: string;
+  if (isName) {
+    cardPath = opts.card ? resolve(opts.card) : join(root, 'models', `${opts.model}.json`);
+    if (!existsSync(cardPath)) {
+      const shipped = readdirSync(join(root, 'models')).filter((f) => f.endsWith('.json')).map((f) => f.replace(/\.json$/, ''));
+      throw new Error(`model ${opts.model}: no card ${cardPath} (shipped models: ${shipped.join(', ')})`);
+    }
+    const card = parseModelCard(JSON.parse(readFileSync(cardPath, 'utf8')), cardPath);
+    const entry = card.files.find((f) => f.role === 'model');
+    if (!entry) throw new Error(`model card ${cardPath} lists no file with role 'model'`);
+    file = join(dirname(cardPath), entry.path);
+  } else {
+    file = resolve(opts.model);
+    if (existsSync(file) && statSync(file).isDirectory()) file = join(file, 'model.json');
+    const base = basename(file) === 'model.json' ? dirname(file) : file.replace(/\.onnx$/, '');
+    cardPath = opts.card ? resolve(opts.card) : `${base}.json`;
   }
-  if (extname(file) !== '.onnx') throw new Error(`model ${file}: only ONNX models (.onnx) are supported by the benchmark yet`);
-  const cardPath = opts.card ? resolve(opts.card) : file.replace(/\.onnx$/, '.json');
+  if (!existsSync(file)) throw new Error(`model ${opts.model}: ${file} not found`);
+  const format = extname(file) === '.onnx' ? 'onnx' : basename(file) === 'model.json' ? 'tfjs-layers' : undefined;
+  if (!format) throw new Error(`model ${file}: expected an .onnx file or a TF.js layers model.json`);
   if (!existsSync(cardPath)) throw new Error(`model card ${cardPath} not found: pass --card <file.json> (task, input size, classes)`);
   const card = parseModelCard(JSON.parse(readFileSync(cardPath, 'utf8')), cardPath);
+  if (cardPreprocess(card)) throw new Error(`model ${card.name}: cards with input mean/std are not supported by the benchmark yet`);
+  if (card.output.outputOrder === 'label-map') throw new Error(`model ${card.name}: outputs in a label-map order are not supported by the benchmark yet`);
   const { files: _files, training: _training, ...summary } = card;
   const spec: ModelSpec = {
     name: card.name,
-    format: 'onnx',
+    format,
     url: `${MOUNT_PREFIX}model/${encodeURIComponent(basename(file))}`,
     task: card.task,
     inputShape: [card.input.height, card.input.width, card.input.channels],
@@ -43,8 +64,6 @@ export function resolveModel(root: string, opts: Pick<CliOptions, 'model' | 'car
     methodDefaults: methodDefaultsFor(card),
     card: summary as unknown as Record<string, unknown>,
   };
-  const pre = cardPreprocess(card);
-  if (pre) throw new Error(`model ${card.name}: cards with input mean/std are not supported by the benchmark yet`);
   return { spec, dir: dirname(file) };
 }
 
@@ -55,16 +74,21 @@ function cifarFile(dir: string): string | undefined {
   return bins.length === 1 ? bins[0] : undefined;
 }
 
-export function resolveData(opts: Pick<CliOptions, 'data' | 'dataset'>): { spec: DatasetSpec; dir: string } {
+const LIST_FILES = ['labels.txt', 'labels_1000class.txt'];
+
+export function resolveData(opts: Pick<CliOptions, 'data' | 'dataset' | 'corruptions'>): { spec: DatasetSpec; dir: string } {
   const path = resolve(opts.data);
   if (!existsSync(path)) throw new Error(`--data ${opts.data}: ${path} does not exist`);
   const isFile = statSync(path).isFile();
   const dir = isFile ? dirname(path) : path;
+  const listFile = isFile ? (path.endsWith('.txt') ? basename(path) : undefined) : LIST_FILES.find((f) => existsSync(join(dir, f)));
   let kind: DatasetKind | undefined = opts.dataset;
   if (!kind) {
     if (!isFile && existsSync(join(dir, 'labels.npy'))) kind = 'cifar10c-npy';
     else if (isFile ? path.endsWith('.bin') : cifarFile(dir)) kind = 'cifar10c';
-    else throw new Error(`--data ${opts.data}: cannot tell the data set kind (no labels.npy, no CIFAR-10 .bin file): pass --dataset`);
+    else if (listFile) kind = 'mini-imagenet-c';
+    else if (!isFile && existsSync(join(dir, opts.corruptions[0]!))) kind = 'imagenet-c';
+    else throw new Error(`--data ${opts.data}: cannot tell the data set kind (no labels.npy, CIFAR-10 .bin, labels.txt or <corruption>/ folder): pass --dataset`);
   }
   const spec: DatasetSpec = { kind, url: `${MOUNT_PREFIX}data`, source: path };
   if (kind === 'cifar10c') {
@@ -73,6 +97,13 @@ export function resolveData(opts: Pick<CliOptions, 'data' | 'dataset'>): { spec:
     spec.file = file;
   } else if (kind === 'cifar10c-npy') {
     if (!existsSync(join(dir, 'labels.npy'))) throw new Error(`--data ${opts.data}: no labels.npy (official CIFAR-10-C layout expected)`);
+  } else if (kind === 'mini-imagenet-c') {
+    if (!listFile) throw new Error(`--data ${opts.data}: no ${LIST_FILES.join(' or ')} list of '<image path>, <label>' lines`);
+    spec.file = listFile;
+  } else if (kind === 'imagenet-c') {
+    for (const c of opts.corruptions) if (!existsSync(join(dir, c))) throw new Error(`--data ${opts.data}: no folder ${c}/ (ImageNet-C layout <corruption>/<severity>/<wnid>/*.JPEG)`);
+  } else {
+    throw new Error(`--dataset ${kind} is not supported by the benchmark yet`);
   }
   return { spec, dir };
 }
@@ -80,9 +111,9 @@ export function resolveData(opts: Pick<CliOptions, 'data' | 'dataset'>): { spec:
 export function resolveConfig(root: string, opts: CliOptions, methods: string[]): Resolved {
   const model = resolveModel(root, opts);
   const data = resolveData(opts);
-  if (data.spec.kind.startsWith('cifar10c') && model.spec.numClasses !== 10) {
-    throw new Error(`model ${model.spec.name} has ${model.spec.numClasses} classes, ${data.spec.kind} has 10`);
-  }
+  const classes = data.spec.kind.startsWith('cifar10c') ? 10 : 1000;
+  if (model.spec.numClasses !== classes) throw new Error(`model ${model.spec.name} has ${model.spec.numClasses} classes, ${data.spec.kind} has ${classes}`);
+  if (opts.ortBaseline && model.spec.format !== 'onnx') throw new Error('--ort-baseline needs an ONNX model');
   const config: BenchConfig = {
     model: model.spec,
     methods,
