@@ -48,7 +48,7 @@ function cleanProvider(images: Uint8Images): SourceDataProvider {
  * and corrupting on the fly costs about as much as a forward pass. `budget` bounds the
  * bytes kept over all cached sources (beyond it images are regenerated each time).
  */
-function cached(src: ImageSource, budget: { bytes: number }): ImageSource {
+export function cached(src: ImageSource, budget: { bytes: number }): ImageSource {
   const px = src.height * src.width * 3;
   const store = new Map<number, { image: Uint8Array; label: number }>();
   return {
