@@ -57,3 +57,8 @@ export function datasetOf(card: ModelCard): 'cifar10' | 'imagenet' | 'camvid' {
   if (card.task === 'segmentation') return 'camvid';
   return card.output.classes === 10 ? 'cifar10' : 'imagenet';
 }
+
+/** Only the card (no model files): what the demo needs to pick an element and a stream. */
+export async function fetchShippedCard(name: string): Promise<ModelCard> {
+  return (await loadModelCard(name, fetchModelFile, [])).card;
+}

@@ -113,8 +113,13 @@ export abstract class TTAElement extends HTMLElement {
     );
   }
 
+  /** Leaving the document ends the runtime worker; coming back starts a fresh one. */
   disconnectedCallback(): void {
     this.stop();
+    const client = this.client;
+    this.client = undefined;
+    this.readyPromise = undefined;
+    void this.busy.then(() => client?.dispose());
   }
 
   attributeChangedCallback(name: string, old: string | null, value: string | null): void {

@@ -24,7 +24,7 @@ export function overlay(rgb: Uint8Array, labels: Int32Array, alpha: number): Uin
 }
 
 export class TTASegmenter extends TTAElement {
-  protected readonly defaultModel = 'camvid-segmenter';
+  protected readonly defaultModel = 'camvid-unet';
 
   protected render(detail: TTAStepDetail): void {
     const [n, h, w] = detail.shape;

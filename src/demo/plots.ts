@@ -27,6 +27,7 @@ function prepare(canvas: HTMLCanvasElement): { ctx: CanvasRenderingContext2D; w:
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   ctx.clearRect(0, 0, w, h);
   ctx.font = FONT;
+  ctx.textAlign = 'left';
   return { ctx, w, h };
 }
 
