@@ -22,7 +22,7 @@ export default defineConfig({
     target: 'es2022',
     // Pages of the app: the demo (index.html) and the benchmark runner (bench.html, opened by `npm run bench`).
     rollupOptions: {
-      input: Object.fromEntries(['index', 'bench'].filter((p) => existsSync(resolve(__dirname, `${p}.html`))).map((p) => [p, resolve(__dirname, `${p}.html`)])),
+      input: Object.fromEntries(['index', 'bench', 'examples/classifier'].filter((p) => existsSync(resolve(__dirname, `${p}.html`))).map((p) => [p, resolve(__dirname, `${p}.html`)])),
     },
   },
 });
