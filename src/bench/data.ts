@@ -6,7 +6,8 @@
  * - cifar10c-npy: official CIFAR-10-C `<corruption>.npy` + `labels.npy`, read by byte ranges;
  * - mini-imagenet-c: a labelled image list (`<path>, <label>` lines) corrupted on the fly with
  *   the ImageNet parameters at the model's input size;
- * - imagenet-c: `<corruption>/<severity>/<wnid>/*.JPEG` folders, resized to the model input.
+ * - imagenet-c: `<corruption>/<severity>/<wnid>/*.JPEG` folders, resized to the model input;
+ * - camvid-c: CamVid image / label PNG pairs corrupted on the fly (parameter set by image size).
  * Open-set outliers: uniform noise and the shipped ImageNet sample images.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -15,7 +16,7 @@ import { fetchBytes, loadFrostOverlaysFromUrl } from '../data/browser.ts';
 import { isCorruptionName, type FrostOverlays, type Severity } from '../data/corruptions/index.ts';
 import { decodeImageBrowser } from '../data/decode-browser.ts';
 import { urlByteSource, type FileTree } from '../data/files.ts';
-import { listImageNetC, parseLabelList, parseSynsetWords } from '../data/folders.ts';
+import { listCamVid, listImageNetC, parseLabelList, parseSynsetWords, readSegmentationPair } from '../data/folders.ts';
 import { readNpy, toNumbers } from '../data/npy.ts';
 import type { SourceDataProvider } from '../methods/shared/fisher.ts';
 import { fileImageSource, npyCorruptionSource } from '../stream/file-sources.ts';
@@ -50,25 +51,28 @@ function cleanProvider(images: Uint8Images): SourceDataProvider {
  */
 export function cached(src: ImageSource, budget: { bytes: number }): ImageSource {
   const px = src.height * src.width * 3;
-  const store = new Map<number, { image: Uint8Array; label: number }>();
+  // Labels per item: 1 for classification, height * width for segmentation label maps.
+  const store = new Map<number, { image: Uint8Array; labels: Int32Array }>();
   return {
     ...src,
     labels: () => src.labels(),
     async get(indices): Promise<ImageItems> {
       const missing = [...new Set(indices.filter((i) => !store.has(i)))];
       const fresh = missing.length > 0 ? await src.get(missing) : undefined;
+      const per = fresh ? fresh.labels.length / missing.length : (store.get(indices[0]!)?.labels.length ?? 1);
+      const got = new Map(missing.map((i, k) => [i, { image: fresh!.images.subarray(k * px, (k + 1) * px), labels: fresh!.labels.subarray(k * per, (k + 1) * per) }]));
       const images = new Uint8Array(indices.length * px);
-      const labels = new Int32Array(indices.length);
-      const got = new Map(missing.map((i, k) => [i, { image: fresh!.images.subarray(k * px, (k + 1) * px), label: fresh!.labels[k]! }]));
+      const labels = new Int32Array(indices.length * per);
       indices.forEach((i, k) => {
         const item = store.get(i) ?? got.get(i)!;
         images.set(item.image, k * px);
-        labels[k] = item.label;
+        labels.set(item.labels, k * per);
       });
       for (const [i, item] of got) {
-        if (budget.bytes < px) break;
-        budget.bytes -= px;
-        store.set(i, { image: item.image.slice(), label: item.label });
+        const bytes = px + 4 * per;
+        if (budget.bytes < bytes) break;
+        budget.bytes -= bytes;
+        store.set(i, { image: item.image.slice(), labels: item.labels.slice() });
       }
       return { images, labels };
     },
@@ -157,6 +161,40 @@ export async function openDataSource(spec: DatasetSpec, opts: DataOptions): Prom
           if (corruption === 'frost') frost ??= loadFrostOverlaysFromUrl('/corruptions/');
           const src = corruptedSource(clean, corruption, severityOf(severity), { seed: CORRUPTION_DATA_SEED, params: 'imagenet', frost: corruption === 'frost' ? await frost : undefined });
           return cached(src, budget);
+        },
+      };
+    }
+    case 'camvid-c': {
+      // Image / label-map pairs at the model's input size, corrupted on the fly (labels pass through unchanged).
+      const tree = httpTree(spec.url);
+      const pairs = await listCamVid(tree, '', spec.file ?? '');
+      if (pairs.length < opts.n) throw new Error(`${spec.source}: ${pairs.length} CamVid frames, --n asks for ${opts.n}`);
+      const budget = { bytes: opts.cacheBytes ?? 512 << 20 };
+      const frames: ImageSource = {
+        name: 'camvid', size: pairs.length, height, width,
+        labels: async () => new Int32Array(pairs.length).fill(-1),
+        async get(indices) {
+          const px = height * width;
+          const images = new Uint8Array(indices.length * px * 3);
+          const labels = new Int32Array(indices.length * px);
+          await Promise.all(
+            indices.map(async (i, k) => {
+              const pair = await readSegmentationPair(tree, pairs[i]!, decodeImageBrowser);
+              if (pair.height !== height || pair.width !== width) throw new Error(`${pairs[i]!.image}: ${pair.height}x${pair.width}, the model takes ${height}x${width}`);
+              images.set(pair.image, k * px * 3);
+              labels.set(pair.label, k * px);
+            }),
+          );
+          return { images, labels };
+        },
+      };
+      const clean = cached(frames, budget);
+      let frost: Promise<FrostOverlays> | undefined;
+      return {
+        async domain(corruption, severity) {
+          if (!isCorruptionName(corruption)) throw new Error(`unknown corruption '${corruption}'`);
+          if (corruption === 'frost') frost ??= loadFrostOverlaysFromUrl('/corruptions/');
+          return corruptedSource(clean, corruption, severityOf(severity), { seed: CORRUPTION_DATA_SEED, frost: corruption === 'frost' ? await frost : undefined });
         },
       };
     }

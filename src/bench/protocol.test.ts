@@ -162,3 +162,36 @@ test('open-set: outliers are mixed in, left out of the error, and scored by AURO
     assert.equal(d.images, 10);
   }
 });
+
+test('segmentation: per-pixel labels give pixel error and mIoU per domain', async () => {
+  // Image i is 1x2 with labels [i % 2, 1]; the adapter always predicts [0, 1].
+  const seg: DataSource = {
+    async domain(corruption, severity) {
+      return {
+        name: `${corruption}-${severity}`, size: 4, height: 1, width: 2,
+        labels: async () => new Int32Array(4),
+        async get(indices) {
+          return { images: new Uint8Array(indices.length * 6), labels: Int32Array.from(indices.flatMap((i) => [i % 2, 1])) };
+        },
+      };
+    },
+  };
+  const adapter: Adapter = {
+    async reset() {},
+    async step(images) {
+      return { labels: Array.from({ length: images.shape[0] }, () => [0, 1]).flat(), stats: {} };
+    },
+  };
+  const events: BenchEvent[] = [];
+  await runProtocol(config({ n: 4, batchSize: 2 }), { data: seg, createAdapter: async () => adapter, emit: (e) => events.push(e), segmentation: { numClasses: 2 } });
+  const domains = events.filter((e) => e.type === 'domain').map((e) => e.result);
+  assert.equal(domains.length, 2);
+  // Confusion (label, predicted): (0,0) 2, (1,0) 2, (1,1) 4 -> IoU 2/4 and 4/6; 2 of 8 pixels wrong.
+  assert.ok(Math.abs(domains[0]!.mIoU! - (50 + 200 / 3) / 2) < 1e-9);
+  assert.equal(domains[0]!.errorPct, 25);
+  assert.deepEqual(domains[0]!.batchErrorPct, [25, 25]);
+  await assert.rejects(
+    runProtocol(config({ n: 4, settings: ['mixed_domains'] }), { data: seg, createAdapter: async () => adapter, emit: () => {}, segmentation: { numClasses: 2 } }),
+    /segmentation benchmarks support the continual and reset_each_shift settings/,
+  );
+});

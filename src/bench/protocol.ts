@@ -5,22 +5,22 @@
  * before or while adapting on the batch), and emits each domain's result when it is final,
  * so an interrupted benchmark can resume.
  */
-import { ClassificationTally } from '../metrics/index.ts';
+import { ClassificationTally, SegmentationTally } from '../metrics/index.ts';
 import type { ImageBatch } from '../runtime/images.ts';
-import { buildStream, type LabelOrder, type Setting as StreamSetting } from '../stream/stream.ts';
+import { buildStream, type Batch, type LabelOrder, type Setting as StreamSetting } from '../stream/stream.ts';
 import type { ImageSource } from '../stream/source.ts';
 import { Rng } from '../util/rng.ts';
 import type { BenchConfig, DomainResult, RunKey, RunResult, Setting } from './types.ts';
 
 export interface DataSource {
-  /** The images of one domain (uint8, model input size), labelled. */
+  /** The images of one domain (uint8, model input size), labelled (segmentation: one label per pixel). */
   domain(corruption: string, severity: number): Promise<ImageSource>;
   /** Outlier images for open-set streams (labels ignored). */
   outliers?(): Promise<ImageSource[]>;
 }
 
 export interface StepOutput {
-  /** Predicted class per image. */
+  /** Predicted class per image (segmentation: per pixel). */
   labels: ArrayLike<number>;
   /** Higher = more likely an outlier (open-set AUROC). */
   outlierScore?: ArrayLike<number>;
@@ -73,6 +73,29 @@ export interface ProtocolDeps {
   emit(event: BenchEvent): void;
   /** domainId()s already finished in an earlier, interrupted run of the same benchmark. */
   done?: ReadonlySet<string>;
+  /** Segmentation models are scored per pixel (mIoU) over `numClasses`, skipping `ignoreLabel`. */
+  segmentation?: { numClasses: number; ignoreLabel?: number };
+}
+
+/**
+ * Segmentation streams: each domain's first n images in data set order, batches within a
+ * domain (labels are per pixel, which the classification stream builder does not carry).
+ */
+async function* segmentationBatches(sources: readonly ImageSource[], setting: StreamSetting, n: number, batchSize: number): AsyncGenerator<Batch> {
+  if (setting === 'mixed_domains') throw new Error('segmentation benchmarks support the continual and reset_each_shift settings');
+  let index = 0;
+  for (const [d, src] of sources.entries()) {
+    for (let start = 0; start < n; start += batchSize) {
+      const ids = Array.from({ length: Math.min(batchSize, n - start) }, (_, k) => start + k);
+      const { images, labels } = await src.get(ids);
+      yield {
+        index: index++, n: ids.length, height: src.height, width: src.width,
+        images: Float32Array.from(images, (v) => v / 255),
+        labels, outlier: new Uint8Array(ids.length), domain: new Int32Array(ids.length).fill(d),
+        domainStart: start === 0, reset: setting === 'reset_each_shift' && start === 0,
+      };
+    }
+  }
 }
 
 export interface PlannedRun extends RunKey {
@@ -101,6 +124,7 @@ export function planRuns(config: BenchConfig, done: ReadonlySet<string> = new Se
 
 interface DomainTally {
   cls: ClassificationTally;
+  seg?: SegmentationTally;
   batchErrorPct: number[];
   statSums: Record<string, number>;
   steps: number;
@@ -111,6 +135,7 @@ interface DomainTally {
 export async function runProtocol(config: BenchConfig, deps: ProtocolDeps): Promise<void> {
   const runs = planRuns(config, deps.done);
   const outlierShare = config.openSet?.share ?? 0;
+  if (deps.segmentation && outlierShare > 0) throw new Error('open-set streams are for classification models only');
   // Open-set streams hold n known-class images per domain plus the outliers mixed in.
   const perDomainImages = Math.round(config.n / (1 - outlierShare));
   deps.emit({
@@ -139,31 +164,45 @@ export async function runProtocol(config: BenchConfig, deps: ProtocolDeps): Prom
       if (s.size < config.n) throw new Error(`${run.domains[i]!.corruption} severity ${run.domains[i]!.severity}: ${s.size} images available, --n asks for ${config.n}`);
     }
     const { setting, labelOrder } = STREAMS[run.setting];
-    const stream = await buildStream(
-      run.domains.map((d, i) => ({ name: `${d.corruption}-${d.severity}`, source: domainSources[i]! })),
-      { setting, batchSize: config.batchSize, seed: run.seed, labelOrder, perDomain: config.n, openSet: outliers ? { share: outlierShare, sources: outliers } : undefined },
-    );
+    const seg = deps.segmentation;
+    if (seg && run.setting === 'correlated') throw new Error('segmentation benchmarks support the continual and reset_each_shift settings');
+    const stream: AsyncIterable<Batch> = seg
+      ? segmentationBatches(domainSources, setting, config.n, config.batchSize)
+      : await buildStream(
+          run.domains.map((d, i) => ({ name: `${d.corruption}-${d.severity}`, source: domainSources[i]! })),
+          { setting, batchSize: config.batchSize, seed: run.seed, labelOrder, perDomain: config.n, openSet: outliers ? { share: outlierShare, sources: outliers } : undefined },
+        );
     const adapter = await deps.createAdapter(run.method, run.seed);
     await adapter.reset();
     const todo = new Set(run.todo);
-    const tallies = run.domains.map((): DomainTally => ({ cls: new ClassificationTally(), batchErrorPct: [], statSums: {}, steps: 0, images: 0, ms: 0 }));
+    const tallies = run.domains.map((): DomainTally => ({
+      cls: new ClassificationTally(),
+      seg: seg ? new SegmentationTally(seg.numClasses, seg.ignoreLabel) : undefined,
+      batchErrorPct: [],
+      statSums: {},
+      steps: 0,
+      images: 0,
+      ms: 0,
+    }));
     // Sequential streams finish one domain before the next; mixed streams finish all at the end.
     const emitDomain = (i: number) => {
       const t = tallies[i]!;
       const c = t.cls.summary();
+      const sg = t.seg?.summary();
       const result: DomainResult = {
         ...key,
         domainIndex: i,
         corruption: run.domains[i]!.corruption,
         severity: run.domains[i]!.severity,
-        n: c.n,
-        errorPct: c.errorPct,
+        n: sg ? t.images : c.n,
+        errorPct: sg ? sg.pixelErrorPct : c.errorPct,
         images: t.images,
         ms: t.ms,
         imagesPerSec: (1000 * t.images) / t.ms,
         batchErrorPct: t.batchErrorPct,
         stats: Object.fromEntries(Object.entries(t.statSums).map(([k, v]) => [k, v / t.steps])),
       };
+      if (sg) result.mIoU = sg.mIoU;
       if (c.auroc !== undefined) Object.assign(result, { outliers: c.outliers, auroc: c.auroc, hScore: c.hScore });
       deps.emit({ type: 'domain', result });
       return result;
@@ -182,7 +221,8 @@ export async function runProtocol(config: BenchConfig, deps: ProtocolDeps): Prom
       const out = await adapter.step({ data: batch.images, shape: [batch.n, batch.height, batch.width, 3] });
       const dt = performance.now() - t0;
       if (Number.isNaN(timeToFirstBatchMs)) timeToFirstBatchMs = dt;
-      if (out.labels.length !== batch.n) throw new Error(`${run.method}: step returned ${out.labels.length} predictions for a batch of ${batch.n}`);
+      const perImage = seg ? batch.height * batch.width : 1;
+      if (out.labels.length !== batch.n * perImage) throw new Error(`${run.method}: step returned ${out.labels.length} predictions for ${batch.n} images of ${perImage} label(s) each`);
       // Attribute every sample (and its share of the step time) to its own domain.
       const members = new Map<number, number[]>();
       for (let k = 0; k < batch.n; k++) {
@@ -192,13 +232,26 @@ export async function runProtocol(config: BenchConfig, deps: ProtocolDeps): Prom
       }
       for (const [d, ks] of members) {
         const t = tallies[d]!;
-        const pick = <T>(a: ArrayLike<T>) => ks.map((k) => a[k]!);
-        const pred = pick(out.labels);
-        const labels = pick(batch.labels);
-        const isOut = pick(batch.outlier);
-        t.cls.add(pred, labels, isOut, out.outlierScore ? pick(out.outlierScore) : undefined);
-        const known = ks.filter((_, j) => !isOut[j]);
-        if (known.length > 0) t.batchErrorPct.push((100 * known.filter((k) => out.labels[k] !== batch.labels[k]).length) / known.length);
+        if (t.seg) {
+          // Sequential segmentation batches hold one domain: score all their pixels.
+          t.seg.add(out.labels, batch.labels);
+          let wrong = 0;
+          let counted = 0;
+          for (let p = 0; p < batch.labels.length; p++) {
+            if (batch.labels[p] === seg!.ignoreLabel) continue;
+            counted++;
+            if (out.labels[p] !== batch.labels[p]) wrong++;
+          }
+          t.batchErrorPct.push(counted ? (100 * wrong) / counted : NaN);
+        } else {
+          const pick = <T>(a: ArrayLike<T>) => ks.map((k) => a[k]!);
+          const pred = pick(out.labels);
+          const labels = pick(batch.labels);
+          const isOut = pick(batch.outlier);
+          t.cls.add(pred, labels, isOut, out.outlierScore ? pick(out.outlierScore) : undefined);
+          const known = ks.filter((_, j) => !isOut[j]);
+          if (known.length > 0) t.batchErrorPct.push((100 * known.filter((k) => out.labels[k] !== batch.labels[k]).length) / known.length);
+        }
         for (const [s, v] of Object.entries(out.stats)) t.statSums[s] = (t.statSums[s] ?? 0) + v;
         t.steps++;
         t.images += ks.length;

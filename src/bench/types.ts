@@ -30,6 +30,8 @@ export interface ModelSpec {
   task: Task;
   inputShape: [number, number, number];
   numClasses: number;
+  /** Segmentation: the label value of unlabelled pixels. */
+  ignoreLabel?: number;
   /** Which per-dataset method defaults apply. */
   methodDefaults: 'cifar10' | 'cifar100' | 'imagenet' | 'camvid';
   /** The model card as loaded (status, epoch, accuracy...), recorded in the results. */

@@ -52,7 +52,6 @@ const api = {
     try {
       const backend = await session.init(config.backend, { wasmPaths: TFJS_WASM_PATHS });
       emit({ type: 'log', message: `backend ${backend.backend}${backend.wasmThreads ? ` (${backend.wasmThreads} threads)` : ''}; skipped: ${backend.skipped.map((s) => `${s.backend} (${s.reason})`).join('; ') || 'none'}` });
-      if (config.model.task !== 'classification') throw new Error(`the benchmark runs classification models only so far (model ${config.model.name} is ${config.model.task})`);
       const { source, onnx } = await fetchModel(config.model.url, config.model.format);
       const info = await session.loadModel(source, { name: config.model.name, task: config.model.task, inputShape: config.model.inputShape });
       emit({ type: 'log', message: `model ${info.name}: ${info.task}, input ${info.inputShape.join('x')}, ${info.numClasses} classes, sha256 ${info.hash}` });
@@ -85,7 +84,8 @@ const api = {
           },
         };
       };
-      await runProtocol(config, { data, createAdapter, emit, done: new Set(done) });
+      const segmentation = config.model.task === 'segmentation' ? { numClasses: config.model.numClasses, ignoreLabel: config.model.ignoreLabel } : undefined;
+      await runProtocol(config, { data, createAdapter, emit, done: new Set(done), segmentation });
       return { modelHash: info.hash, backend, forward };
     } finally {
       session.dispose();

@@ -33,6 +33,8 @@ test('data set kinds are recognised from the folder', () => {
   assert.deepEqual([cifar.spec.kind, cifar.spec.file], ['cifar10c', 'test_canonical_0-999.bin']);
   const mini = resolveData({ data: join(ROOT, 'public/samples/imagenet'), corruptions });
   assert.deepEqual([mini.spec.kind, mini.spec.file], ['mini-imagenet-c', 'labels.txt']);
+  const camvid = resolveData({ data: join(ROOT, 'public/samples/camvid'), corruptions });
+  assert.deepEqual([camvid.spec.kind, camvid.spec.file], ['camvid-c', '']);
   const dir = mkdtempSync(join(tmpdir(), 'bench-resolve-'));
   try {
     writeFileSync(join(dir, 'labels.npy'), '');
@@ -53,5 +55,7 @@ test('model and data must agree on the classes', () => {
   const ok = resolveConfig(ROOT, parseArgs(['--open-set', '0.2', '--data', join(ROOT, 'public/samples/cifar10')]), ['source']);
   assert.deepEqual(ok.config.openSet, { share: 0.2 });
   assert.deepEqual(Object.keys(ok.mounts), ['model', 'data']);
+  assert.throws(() => resolveConfig(ROOT, parseArgs(['--model', 'camvid-unet', '--data', join(ROOT, 'public/samples/cifar10')]), ['source']), /camvid-unet \(segmentation\) does not fit data set cifar10c/);
+  assert.equal(resolveConfig(ROOT, parseArgs(['--model', 'camvid-unet', '--data', join(ROOT, 'public/samples/camvid')]), ['source']).config.model.ignoreLabel, 11);
   assert.throws(() => resolveConfig(ROOT, parseArgs(['--model', 'darknet-tiny', '--data', join(ROOT, 'public/samples/imagenet'), '--ort-baseline']), ['source']), /--ort-baseline needs an ONNX model/);
 });

@@ -64,6 +64,7 @@ export function resolveModel(root: string, opts: Pick<CliOptions, 'model' | 'car
     methodDefaults: methodDefaultsFor(card),
     card: summary as unknown as Record<string, unknown>,
   };
+  if (card.ignoreIndex !== undefined) spec.ignoreLabel = card.ignoreIndex;
   return { spec, dir: dirname(file) };
 }
 
@@ -76,6 +77,11 @@ function cifarFile(dir: string): string | undefined {
 
 const LIST_FILES = ['labels.txt', 'labels_1000class.txt'];
 
+/** CamVid layout: '' when images/ and labels/ are in the folder itself, 'test' for the full data set's test split. */
+function camvidSplit(dir: string): string | undefined {
+  return ['', 'test'].find((split) => existsSync(join(dir, split, 'images')) && existsSync(join(dir, split, 'labels')));
+}
+
 export function resolveData(opts: Pick<CliOptions, 'data' | 'dataset' | 'corruptions'>): { spec: DatasetSpec; dir: string } {
   const path = resolve(opts.data);
   if (!existsSync(path)) throw new Error(`--data ${opts.data}: ${path} does not exist`);
@@ -87,6 +93,7 @@ export function resolveData(opts: Pick<CliOptions, 'data' | 'dataset' | 'corrupt
     if (!isFile && existsSync(join(dir, 'labels.npy'))) kind = 'cifar10c-npy';
     else if (isFile ? path.endsWith('.bin') : cifarFile(dir)) kind = 'cifar10c';
     else if (listFile) kind = 'mini-imagenet-c';
+    else if (camvidSplit(dir) !== undefined) kind = 'camvid-c';
     else if (!isFile && existsSync(join(dir, opts.corruptions[0]!))) kind = 'imagenet-c';
     else throw new Error(`--data ${opts.data}: cannot tell the data set kind (no labels.npy, CIFAR-10 .bin, labels.txt or <corruption>/ folder): pass --dataset`);
   }
@@ -100,6 +107,10 @@ export function resolveData(opts: Pick<CliOptions, 'data' | 'dataset' | 'corrupt
   } else if (kind === 'mini-imagenet-c') {
     if (!listFile) throw new Error(`--data ${opts.data}: no ${LIST_FILES.join(' or ')} list of '<image path>, <label>' lines`);
     spec.file = listFile;
+  } else if (kind === 'camvid-c') {
+    const split = camvidSplit(dir);
+    if (split === undefined) throw new Error(`--data ${opts.data}: no images/ + labels/ folders (or test/images, test/labels) of CamVid PNG pairs`);
+    spec.file = split;
   } else if (kind === 'imagenet-c') {
     for (const c of opts.corruptions) if (!existsSync(join(dir, c))) throw new Error(`--data ${opts.data}: no folder ${c}/ (ImageNet-C layout <corruption>/<severity>/<wnid>/*.JPEG)`);
   } else {
@@ -111,7 +122,8 @@ export function resolveData(opts: Pick<CliOptions, 'data' | 'dataset' | 'corrupt
 export function resolveConfig(root: string, opts: CliOptions, methods: string[]): Resolved {
   const model = resolveModel(root, opts);
   const data = resolveData(opts);
-  const classes = data.spec.kind.startsWith('cifar10c') ? 10 : 1000;
+  const classes = data.spec.kind.startsWith('cifar10c') ? 10 : data.spec.kind === 'camvid-c' ? 11 : 1000;
+  if ((data.spec.kind === 'camvid-c') !== (model.spec.task === 'segmentation')) throw new Error(`model ${model.spec.name} (${model.spec.task}) does not fit data set ${data.spec.kind}`);
   if (model.spec.numClasses !== classes) throw new Error(`model ${model.spec.name} has ${model.spec.numClasses} classes, ${data.spec.kind} has ${classes}`);
   if (opts.ortBaseline && model.spec.format !== 'onnx') throw new Error('--ort-baseline needs an ONNX model');
   const config: BenchConfig = {
