@@ -20,7 +20,7 @@ for (const backend of ['webgpu', 'wasm']) {
   test(`${backend}: fused BatchNorm, entropy and padded conv match stock tfjs ops`, async () => {
     const r = await s.call<Compare>('compareOn', backend);
     assert.equal(r.backend, backend);
-    const expected = ['bnForward', 'bnDx', 'bnDscale', 'bnDoffset', 'entropy', 'entropyGrad', 'convForward', 'convDx', 'convDw'];
+    const expected = ['affine', 'bnForward', 'bnDx', 'bnDscale', 'bnDoffset', 'entropy', 'entropyGrad', 'convForward', 'convDx', 'convDw'];
     assert.deepEqual(Object.keys(r.errors).sort(), expected.sort());
     for (const [name, err] of Object.entries(r.errors)) assert.ok(err < 1e-4, `${backend} ${name}: relative error ${err}`);
     console.log(`${backend}: ${JSON.stringify(r.errors)}`);

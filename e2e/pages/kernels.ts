@@ -1,7 +1,7 @@
 // Custom kernels in the browser: fused ops on a chosen backend vs the same maths from stock
 // tfjs ops on the cpu backend (webgpu runs on SwiftShader here: correctness only).
 import * as tf from '@tensorflow/tfjs';
-import { batchNormTrain, emaUpdateFused, paddedConv, samPerturbFused, softmaxEntropyFused, stochasticRestoreFused } from '../../src/kernels/index.ts';
+import { batchNormTrain, channelAffine, emaUpdateFused, paddedConv, samPerturbFused, softmaxEntropyFused, stochasticRestoreFused } from '../../src/kernels/index.ts';
 import { initBackend, type BackendName } from '../../src/runtime/backend.ts';
 import { TFJS_WASM_PATHS } from '../../src/runtime/wasm-paths.ts';
 
@@ -26,6 +26,7 @@ function makeInputs(): Inputs {
 
 interface Ops {
   bn(x: tf.Tensor, s: tf.Tensor, o: tf.Tensor): tf.Tensor;
+  affine(x: tf.Tensor, s: tf.Tensor, o: tf.Tensor): tf.Tensor;
   entropy(z: tf.Tensor): tf.Tensor;
   /** Stride 2, pads top 1, bottom 0, left 0, right 1. */
   conv(x: tf.Tensor, w: tf.Tensor): tf.Tensor;
@@ -33,6 +34,7 @@ interface Ops {
 
 const fusedOps: Ops = {
   bn: (x, s, o) => batchNormTrain(x, s as tf.Tensor1D, o as tf.Tensor1D, 1e-5).y,
+  affine: (x, s, o) => channelAffine(x, s as tf.Tensor1D, o as tf.Tensor1D),
   entropy: (z) => softmaxEntropyFused(z),
   conv: (x, w) => paddedConv(x as tf.Tensor4D, w as tf.Tensor4D, { strides: [2, 2], dilations: [1, 1], pads: [1, 0, 0, 1] }),
 };
@@ -42,6 +44,7 @@ const stockOps: Ops = {
     const { mean, variance } = tf.moments(x, [0, 1, 2]);
     return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, 1e-5))), s), o);
   },
+  affine: (x, s, o) => tf.add(tf.mul(x, s), o),
   entropy: (z) => {
     const logp = tf.logSoftmax(z, -1);
     return tf.neg(tf.sum(tf.mul(tf.exp(logp), logp), -1));
@@ -56,6 +59,7 @@ function evaluate(ops: Ops, i: Inputs): Outputs {
     const [convDx, convDw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(ops.conv(a, b), i.rc!)))([i.xc!, i.wc!]);
     return {
       bnForward: ops.bn(i.x!, i.scale!, i.offset!),
+      affine: ops.affine(i.x!, i.scale!, i.offset!),
       bnDx: bnDx!,
       bnDscale: bnDscale!,
       bnDoffset: bnDoffset!,

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { Rng } from '../util/rng.ts';
-import { batchNormTrain } from './batch-norm.ts';
+import { batchNormTrain, channelAffine } from './batch-norm.ts';
 
 after(async () => {
   await tf.setBackend('cpu');
@@ -55,6 +55,20 @@ for (const backend of ['cpu', 'wasm']) {
       tf.dispose([x, scale, offset, r, y, yRef, ...ours, ...theirs]);
     });
   }
+
+  test(`${backend}: channel affine (eval-mode BatchNorm) and its gradients equal x * scale + shift`, async () => {
+    await tf.setBackend(backend);
+    const rng = new Rng(17);
+    const x = rand(rng, [2, 3, 4, 5], -2, 2);
+    const a = rand(rng, [5], -1, 1) as tf.Tensor1D;
+    const b = rand(rng, [5], -1, 1) as tf.Tensor1D;
+    const r = rand(rng, [2, 3, 4, 5], -1, 1);
+    assert.ok(relErr(channelAffine(x, a, b), tf.add(tf.mul(x, a), b)) < 1e-7);
+    const ours = tf.grads((p: tf.Tensor, q: tf.Tensor, s: tf.Tensor) => tf.sum(tf.mul(channelAffine(p, q as tf.Tensor1D, s as tf.Tensor1D), r)))([x, a, b]);
+    const theirs = tf.grads((p: tf.Tensor, q: tf.Tensor, s: tf.Tensor) => tf.sum(tf.mul(tf.add(tf.mul(p, q), s), r)))([x, a, b]);
+    ours.forEach((g, i) => assert.ok(relErr(g, theirs[i]!) < 1e-6, `grad ${i}: ${relErr(g, theirs[i]!)}`));
+    tf.dispose([x, a, b, r, ...ours, ...theirs]);
+  });
 
   test(`${backend}: fused BatchNorm statistics and a hand-computed case`, async () => {
     await tf.setBackend(backend);

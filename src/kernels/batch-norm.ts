@@ -14,6 +14,8 @@ import { HOST_BACKENDS, checkFloat, hostAccess } from './host.ts';
 export const BN_FORWARD = 'WebttaBatchNormTrain';
 export const BN_GRAD_PARAMS = 'WebttaBatchNormGradParams';
 export const BN_GRAD_INPUT = 'WebttaBatchNormGradInput';
+/** y = x * scale + shift per channel: BatchNorm with fixed statistics (eval mode), one pass. */
+export const CHANNEL_AFFINE = 'WebttaChannelAffine';
 
 /**
  * y = (x - mean) * invStd * scale + offset with the batch's mean and invStd = 1/sqrt(var + eps);
@@ -130,6 +132,34 @@ for (const backendName of HOST_BACKENDS) {
   });
 }
 
+for (const backendName of HOST_BACKENDS) {
+  tf.registerKernel({
+    kernelName: CHANNEL_AFFINE,
+    backendName,
+    kernelFunc: ({ inputs, backend }) => {
+      const { x, scale, shift } = inputs as Record<string, tf.TensorInfo>;
+      checkFloat(CHANNEL_AFFINE, { x: x!, scale: scale!, shift: shift! });
+      const h = hostAccess(backendName, backend);
+      const out = h.alloc([...x!.shape]);
+      const [xv, a, b, y] = [h.view(x!), h.view(scale!), h.view(shift!), h.view(out)];
+      const c = a.length;
+      for (let i = 0; i < xv.length; i += c) for (let k = 0; k < c; k++) y[i + k] = xv[i + k]! * a[k]! + b[k]!;
+      return out;
+    },
+  });
+}
+
+tf.registerGradient({
+  kernelName: CHANNEL_AFFINE,
+  inputsToSave: ['x', 'scale'],
+  gradFunc: (dy, saved) => {
+    const [x, scale] = saved as [tf.Tensor, tf.Tensor1D];
+    const g = dy as tf.Tensor;
+    const axes = Array.from({ length: x.rank - 1 }, (_, i) => i);
+    return { x: () => tf.mul(g, scale), scale: () => tf.sum(tf.mul(g, x), axes), shift: () => tf.sum(g, axes) };
+  },
+});
+
 tf.registerGradient({
   kernelName: BN_FORWARD,
   inputsToSave: ['x', 'scale'],
@@ -159,6 +189,15 @@ export function useFusedBatchNorm(backendName: string, on: boolean): void {
 
 export function hasFusedBatchNorm(backendName: string): boolean {
   return fusedBackends.has(backendName);
+}
+
+/** x * scale + shift with per-channel (last axis) scale and shift, in one kernel. */
+export function channelAffine(x: tf.Tensor, scale: tf.Tensor1D, shift: tf.Tensor1D): tf.Tensor {
+  const c = x.shape[x.rank - 1];
+  if (scale.shape[0] !== c || shift.shape[0] !== c) {
+    throw new Error(`${CHANNEL_AFFINE}: input has ${c} channels, scale [${scale.shape}] and shift [${shift.shape}]`);
+  }
+  return tf.engine().runKernel(CHANNEL_AFFINE, { x, scale, shift }) as tf.Tensor;
 }
 
 /**

@@ -7,6 +7,6 @@
 import './webgpu.ts';
 
 export { paddedConv, PADDED_CONV, type ConvAttrs } from './conv2d-op.ts';
-export { batchNormTrain, hasFusedBatchNorm, useFusedBatchNorm } from './batch-norm.ts';
+export { batchNormTrain, channelAffine, hasFusedBatchNorm, useFusedBatchNorm } from './batch-norm.ts';
 export { softmaxEntropyFused, hasFusedEntropy, useFusedEntropy } from './entropy.ts';
 export { emaUpdateFused, samPerturbFused, stochasticRestoreFused, hashUniform, hasFusedUpdates, useFusedUpdates } from './multi-tensor.ts';

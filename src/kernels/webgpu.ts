@@ -9,7 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { webgpu_util, type WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
-import { BN_FORWARD, BN_GRAD_INPUT, BN_GRAD_PARAMS, useFusedBatchNorm } from './batch-norm.ts';
+import { BN_FORWARD, BN_GRAD_INPUT, BN_GRAD_PARAMS, CHANNEL_AFFINE, useFusedBatchNorm } from './batch-norm.ts';
 import { ENTROPY_FORWARD, ENTROPY_GRAD, useFusedEntropy } from './entropy.ts';
 import { AXPY, EMA_UPDATE, STOCHASTIC_RESTORE, hash32, useFusedUpdates } from './multi-tensor.ts';
 
@@ -127,6 +127,19 @@ tf.registerKernel({
     );
     const y = b.runWebGPUProgram(norm, [x!, stats, scale!, offset!], 'float32', [u[0]!]);
     return [y, stats];
+  },
+});
+
+tf.registerKernel({
+  kernelName: CHANNEL_AFFINE,
+  backendName: 'webgpu',
+  kernelFunc: ({ inputs, backend }) => {
+    const b = backend as unknown as WebGPUBackendLike;
+    const { x, scale, shift } = inputs as Record<string, tf.TensorInfo>;
+    const { channels } = sizes(x!);
+    const program = elementwise('webttaChannelAffine', ['x', 'scale', 'shift'], [...x!.shape], 'channels : i32,', `let c = index % uniforms.channels;
+       setOutputAtIndex(index, x[index] * scale[c] + shift[c]);`);
+    return b.runWebGPUProgram(program, [x!, scale!, shift!], 'float32', [{ type: 'int32', data: [channels] }]);
   },
 });
 

@@ -3,7 +3,7 @@
  * with the statistics source chosen by NormMode. Channels are the last axis (NHWC or [N, C]).
  */
 import * as tf from '@tensorflow/tfjs';
-import { batchNormTrain, hasFusedBatchNorm } from '../kernels/index.ts';
+import { batchNormTrain, channelAffine, hasFusedBatchNorm } from '../kernels/index.ts';
 import type { NormLayer, NormMode } from './types.ts';
 
 export class BatchNormLayer implements NormLayer {
@@ -30,6 +30,7 @@ export class BatchNormLayer implements NormLayer {
       // Fold into one scale and shift: two elementwise ops on the activation.
       const scale = tf.mul(this.weight, tf.rsqrt(tf.add(this.runningVar, this.epsilon)));
       const shift = tf.sub(this.bias, tf.mul(this.runningMean, scale));
+      if (hasFusedBatchNorm(tf.getBackend())) return channelAffine(x, scale as tf.Tensor1D, shift as tf.Tensor1D);
       return tf.add(tf.mul(x, scale), shift);
     }
     if (mode.kind === 'batch' && hasFusedBatchNorm(tf.getBackend())) {
