@@ -43,7 +43,7 @@ export async function fetchShippedModel(name: string): Promise<FetchedModel> {
   const model = card.files.find((f) => f.role === 'model');
   if (!model) throw new Error(`model card ${name}.json lists no file with role 'model'`);
   if (card.format === 'onnx') return { card, source: { format: 'onnx', bytes: files.get(model.path)! } };
-  const modelJson: unknown = JSON.parse(new TextDecoder().decode(files.get(model.path)!));
+  const modelJson = JSON.parse(new TextDecoder().decode(files.get(model.path)!)) as object;
   const weights = new Map<string, ArrayBuffer>();
   for (const f of card.files.filter((x) => x.role === 'weights')) {
     const bytes = files.get(f.path)!;

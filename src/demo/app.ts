@@ -9,7 +9,7 @@ import { fetchShippedCard, shippedModelNames, datasetOf } from '../components/ca
 import { drawRgb } from '../components/tta-classifier.ts';
 import { ALL_CORRUPTIONS } from '../data/corruptions/index.ts';
 import type { ModelCard } from '../model/cards.ts';
-import { BASIC_METHODS } from './basic-methods.ts';
+import { METHODS } from '../methods/index.ts';
 import { drawBars, drawLines, type LineSeries } from './plots.ts';
 import { sampleStream } from './samples.ts';
 import { Series, WindowAccuracy } from './stats.ts';
@@ -272,7 +272,8 @@ const demo = new Demo();
 function init(): void {
   shippedModelNames().forEach((n) => option($('model'), n));
   if (shippedModelNames().includes('cifar10-resnet26')) $<HTMLSelectElement>('model').value = 'cifar10-resnet26';
-  BASIC_METHODS.forEach((m) => option($('method'), m));
+  // EATA needs clean source images for its Fisher term, which a live demo stream lacks.
+  for (const m of METHODS.values()) if (!m.needsSourceData) option($('method'), m.name, m.title);
   $<HTMLSelectElement>('method').value = 'tent';
   option($('corruption'), 'none');
   ALL_CORRUPTIONS.forEach((c) => option($('corruption'), c, c.replace(/_/g, ' ')));

@@ -6,20 +6,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, type BackendChoice, type BackendInfo, type InitOptions } from './backend.ts';
 import { batchToTensor, type ImageBatch } from './images.ts';
-import * as loaders from '../model/index.ts';
-
-// The TF.js-layers importer lands after the ONNX one; a namespace import keeps this module
-// loadable (a missing named import would fail at link time) until it does.
-type LayersLoader = (json: unknown, weights: Map<string, ArrayBuffer>, opts: LoadOptions) => Promise<AdaptableModel>;
-function loadTfjsLayersModel(json: unknown, weights: Map<string, ArrayBuffer>, opts: LoadOptions): Promise<AdaptableModel> {
-  const load = (loaders as unknown as { loadTfjsLayersModel?: LayersLoader }).loadTfjsLayersModel;
-  if (!load) throw new Error(`model '${opts.name}': the TF.js layers importer is not available in this build`);
-  return load(json, weights, opts);
-}
+import { loadOnnxModel, loadTfjsLayersModel } from '../model/index.ts';
 import type { AdaptableModel, ModelInfo, ParamSnapshot, Task } from '../model/types.ts';
 import type { MethodContext, MethodState, TTAMethod } from '../methods/types.ts';
 import { LaneRunner, type LaneStep } from '../demo/lanes.ts';
-import { makeBasicMethod } from '../demo/basic-methods.ts';
+import { createMethod } from '../methods/index.ts';
 import { Simulator, type CorruptionSpec, type OverlayLoader } from '../demo/simulate.ts';
 import type { FeedbackMark } from '../demo/feedback.ts';
 import type { AdaptedState } from '../demo/persist.ts';
@@ -28,7 +19,7 @@ import { deserializeMethodState, disposeMethodState, serializeMethodState } from
 
 export type ModelSource =
   | { format: 'onnx'; bytes: Uint8Array }
-  | { format: 'tfjs-layers'; modelJson: unknown; weights: Map<string, ArrayBuffer> };
+  | { format: 'tfjs-layers'; modelJson: object; weights: Map<string, ArrayBuffer> };
 
 export interface LoadOptions {
   name: string;
@@ -106,7 +97,7 @@ export class TTASession {
     if (!this.backendInfo) throw new Error('call init() before loadModel()');
     const model =
       source.format === 'onnx'
-        ? await loaders.loadOnnxModel(source.bytes, opts)
+        ? await loadOnnxModel(source.bytes, opts)
         : await loadTfjsLayersModel(source.modelJson, source.weights, opts);
     this.disposeModel();
     this.model = model;
@@ -164,7 +155,7 @@ export class TTASession {
     this.lanes?.dispose();
     this.lanes = undefined;
     const ctx: MethodContext = { seed: config.seed ?? 0, dataset: config.dataset };
-    this.lanes = await LaneRunner.create(model, (m) => this.guarded(makeBasicMethod(config.method, m, ctx), m, config.guard), {
+    this.lanes = await LaneRunner.create(model, async (m) => this.guarded(await createMethod(config.method, m, ctx), m, config.guard), {
       compareSource: config.compareSource ?? true,
     });
   }
