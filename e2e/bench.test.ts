@@ -16,6 +16,11 @@ import { ROOT } from './browser.ts';
 import { parseCifarBatch } from '../src/data/cifar.ts';
 import { corruptRange } from '../src/data/cifar10c.ts';
 import type { BenchResults } from '../src/bench/types.ts';
+import { nodeFileTree } from '../src/data/files-node.ts';
+import { listCamVid, readSegmentationPair } from '../src/data/folders.ts';
+import { decodeImageNode } from '../src/data/decode-node.ts';
+import { corruptedSource } from '../src/stream/source.ts';
+import { SegmentationTally } from '../src/metrics/index.ts';
 
 const run = promisify(execFile);
 const N = 20;
@@ -117,6 +122,40 @@ test('official-layout .npy files (from make-cifar10c) give the same source error
   assert.equal(fromNpy.config.dataset.kind, 'cifar10c-npy');
   const generated = results.runs.find((r) => r.method === 'source')!;
   assert.deepEqual(fromNpy.runs[0]!.domains.map((d) => d.errorPct), generated.domains.map((d) => d.errorPct));
+});
+
+test('CamVid-C: a segmentation run scores pixels; its mIoU equals onnxruntime-web on the same frames', async () => {
+  const segOut = join(out, 'camvid');
+  await run('node', ['--import', 'tsx', 'scripts/bench.ts', '--dev', '--model', 'camvid-unet', '--data', 'public/samples/camvid', '--methods', 'source', '--corruptions', 'contrast', '--n', '2', '--batch', '2', '--backend', 'wasm', '--out', segOut], { cwd: ROOT, timeout: 300_000 });
+  const seg = JSON.parse(readFileSync(join(segOut, 'results.json'), 'utf8')) as BenchResults;
+  const d = seg.runs[0]!.domains[0]!;
+  // The same two frames (listing order), corrupted the same way, through ORT in Node.
+  const tree = nodeFileTree(join(ROOT, 'public/samples/camvid'));
+  const pairs = (await listCamVid(tree, '', '')).slice(0, 2);
+  const frames = await Promise.all(pairs.map((p) => readSegmentationPair(tree, p, decodeImageNode)));
+  const [h, w] = [frames[0]!.height, frames[0]!.width];
+  const clean = { name: 'c', size: 2, height: h, width: w, labels: async () => new Int32Array(2), get: async (ids: readonly number[]) => ({ images: Uint8Array.from(ids.flatMap((i) => Array.from(frames[i]!.image))), labels: new Int32Array(0) }) };
+  const { images } = await corruptedSource(clean, 'contrast', 5, { seed: 0 }).get([0, 1]);
+  const x = new Float32Array(2 * 3 * h * w);
+  for (let i = 0; i < 2; i++) for (let p = 0; p < h * w; p++) for (let c = 0; c < 3; c++) x[(i * 3 + c) * h * w + p] = images[(i * h * w + p) * 3 + c]! / 255;
+  const session = await ort.InferenceSession.create(readFileSync(join(ROOT, 'models/camvid-unet.onnx')));
+  const logits = (await session.run({ [session.inputNames[0]!]: new ort.Tensor('float32', x, [2, 3, h, w]) }))[session.outputNames[0]!]!.data as Float32Array;
+  await session.release();
+  const tally = new SegmentationTally(11, 11);
+  for (let i = 0; i < 2; i++) {
+    const pred = new Int32Array(h * w);
+    for (let p = 0; p < h * w; p++) {
+      let best = 0;
+      for (let c = 1; c < 11; c++) if (logits[(i * 11 + c) * h * w + p]! > logits[(i * 11 + best) * h * w + p]!) best = c;
+      pred[p] = best;
+    }
+    tally.add(pred, frames[i]!.label);
+  }
+  const ref = tally.summary();
+  assert.equal(seg.config.dataset.kind, 'camvid-c');
+  assert.ok(Math.abs(d.mIoU! - ref.mIoU) < 0.05, `mIoU ${d.mIoU} vs ORT ${ref.mIoU}`);
+  assert.ok(Math.abs(d.errorPct - ref.pixelErrorPct) < 0.05, `pixel error ${d.errorPct} vs ORT ${ref.pixelErrorPct}`);
+  assert.match(readFileSync(join(segOut, 'results.md'), 'utf8'), /## mIoU \(%\), continual/);
 });
 
 test('a rerun with the same --out resumes: finished domains are not run again', async () => {
