@@ -23,6 +23,8 @@ import { renderHtml, renderMarkdown } from '../src/report/index.ts';
 import { checkOverrides, expandMethods } from '../src/bench/methods.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
+/** Set on Ctrl-C: the closing browser's errors are then expected, not news. */
+let interrupted = false;
 
 function gitCommit(): string | undefined {
   try {
@@ -64,6 +66,7 @@ async function main(): Promise<void> {
     await served.close().catch(() => {});
   };
   process.once('SIGINT', () => {
+    interrupted = true;
     progress.log(`\ninterrupted: finished domains are kept in ${outDir}; rerun with --out ${outDir} to resume`);
     void stop().then(() => process.exit(130));
   });
@@ -125,6 +128,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
+  if (interrupted) return;
   console.error(`bench: ${err instanceof Error ? (process.env.DEBUG ? err.stack : err.message) : String(err)}`);
   process.exit(1);
 });
