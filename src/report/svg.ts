@@ -71,12 +71,14 @@ export function lineChart(title: string, series: readonly Series[], markers: rea
   const height = 360 + Math.ceil(series.length / 8) * 16;
   const plotH = height - PAD.top - PAD.bottom;
   const plotW = W - PAD.left - PAD.right;
-  const len = Math.max(2, ...series.map((s) => s.values.length));
+  const len = Math.max(1, ...series.map((s) => s.values.length));
   const max = niceMax(Math.max(...series.flatMap((s) => s.values.filter(Number.isFinite)), 0));
-  const x = (i: number) => PAD.left + (plotW * i) / (len - 1);
+  // Point i sits in the middle of slot i; a marker at `at` is the left edge of slot `at`.
+  const x = (i: number) => PAD.left + (plotW * (i + 0.5)) / len;
+  const edge = (at: number) => PAD.left + (plotW * at) / len;
   const y = (v: number) => PAD.top + plotH * (1 - v / max);
   const marks = markers.map(
-    (m) => `<line x1="${x(m.at).toFixed(1)}" x2="${x(m.at).toFixed(1)}" y1="${PAD.top}" y2="${PAD.top + plotH}" stroke="#999" stroke-dasharray="3 3"/><text transform="translate(${(x(m.at) + 2).toFixed(1)} ${PAD.top + plotH + 8}) rotate(40)">${escapeXml(m.label)}</text>`,
+    (m) => `<line x1="${edge(m.at).toFixed(1)}" x2="${edge(m.at).toFixed(1)}" y1="${PAD.top}" y2="${PAD.top + plotH}" stroke="#999" stroke-dasharray="3 3"/><text transform="translate(${(edge(m.at) + 2).toFixed(1)} ${PAD.top + plotH + 8}) rotate(40)">${escapeXml(m.label)}</text>`,
   );
   const lines = series.map((s, i) => {
     const pts = s.values.map((v, j) => (Number.isFinite(v) ? `${x(j).toFixed(1)},${y(v).toFixed(1)}` : '')).filter(Boolean);
