@@ -13,7 +13,7 @@ import { dirname, join, resolve } from 'node:path';
 import { launchChromium, startServer } from '../e2e/browser.ts';
 import { parsePerfArgs, PERF_USAGE, type PerfOptions } from '../src/perf/args.ts';
 import type { BackendRun, PagePerfConfig } from '../src/perf/page.ts';
-import { renderPerfMarkdown, type PerfReport } from '../src/perf/report.ts';
+import { renderPerfMarkdown, type PerfReport, type TorchResult } from '../src/perf/report.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const MODEL = 'models/cifar10-resnet26';
@@ -30,15 +30,18 @@ function gitCommit(): string | undefined {
 /** PyTorch runs first and alone: a second busy process on 2 cores slows it 5-40x. */
 function runTorch(opts: PerfOptions): PerfReport['torch'] {
   if (!existsSync(PYTHON)) return { error: `${PYTHON} not found` };
-  console.log(`PyTorch CPU baseline (${PYTHON}) ...`);
-  const r = spawnSync(
-    PYTHON,
-    [join(ROOT, 'models/train/perf_torch.py'), '--weights', join(ROOT, `${MODEL}.pt`), '--batches', opts.batches.join(','), '--min-seconds', String(opts.minMs / 1000), '--max-iters', String(opts.maxIters)],
-    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 },
-  );
-  if (r.status !== 0) return { error: `perf_torch.py exited with ${r.status ?? r.signal}${r.error ? `: ${r.error.message}` : ''}` };
-  const parsed = JSON.parse(r.stdout.trim().split('\n').pop()!) as { torch: string; threads: number; results: NonNullable<Extract<PerfReport['torch'], { results: unknown }>>['results'] };
-  return { version: parsed.torch, threads: parsed.threads, results: parsed.results.filter((x) => opts.steps.includes(x.step)) };
+  let version = '';
+  const results: TorchResult[] = [];
+  for (const threads of opts.torchThreads) {
+    console.log(`PyTorch CPU baseline (${PYTHON}, ${threads} threads) ...`);
+    const args = ['--weights', join(ROOT, `${MODEL}.pt`), '--batches', opts.batches.join(','), '--threads', String(threads), '--min-seconds', String(opts.minMs / 1000), '--max-iters', String(opts.maxIters)];
+    const r = spawnSync(PYTHON, [join(ROOT, 'models/train/perf_torch.py'), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 });
+    if (r.status !== 0) return { error: `perf_torch.py exited with ${r.status ?? r.signal}${r.error ? `: ${r.error.message}` : ''}` };
+    const parsed = JSON.parse(r.stdout.trim().split('\n').pop()!) as { torch: string; threads: number; results: Omit<TorchResult, 'threads'>[] };
+    version = parsed.torch;
+    results.push(...parsed.results.filter((x) => opts.steps.includes(x.step)).map((x) => ({ ...x, threads: parsed.threads })));
+  }
+  return { version, results };
 }
 
 async function main(): Promise<void> {

@@ -9,6 +9,8 @@ export interface PerfOptions {
   batches: number[];
   steps: StepKind[];
   torch: boolean;
+  /** PyTorch thread counts to measure (the fastest is the ratio's reference). */
+  torchThreads: number[];
   ort: boolean;
   /** Time each case for at least this long (ms). */
   minMs: number;
@@ -25,6 +27,7 @@ export const PERF_USAGE = `Usage: npm run perf -- [options]
   --batches <n,...>      batch sizes (default 1,16,64,200)
   --steps <s,...>        ${STEP_KINDS.join(',')} (default all)
   --no-torch             skip the PyTorch CPU baseline (/usr/bin/python3 with torch)
+  --torch-threads <n,..> PyTorch thread counts (default 1,2; ratios use the fastest)
   --no-ort               skip the onnxruntime-web wasm forward baseline
   --min-ms <ms>          time each case for at least this long (default 3000)
   --max-iters <n>        at most this many timed iterations per case (default 20)
@@ -44,7 +47,7 @@ function positive(flag: string, value: string): number {
 }
 
 export function parsePerfArgs(argv: readonly string[]): PerfOptions {
-  const o: PerfOptions = { backends: [...PERF_BACKENDS], batches: [1, 16, 64, 200], steps: [...STEP_KINDS], torch: true, ort: true, minMs: 3000, maxIters: 20, maxStepMs: 60_000, help: false };
+  const o: PerfOptions = { backends: [...PERF_BACKENDS], batches: [1, 16, 64, 200], steps: [...STEP_KINDS], torch: true, torchThreads: [1, 2], ort: true, minMs: 3000, maxIters: 20, maxStepMs: 60_000, help: false };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     const next = () => argv[++i];
@@ -70,6 +73,13 @@ export function parsePerfArgs(argv: readonly string[]): PerfOptions {
         break;
       case '--no-torch':
         o.torch = false;
+        break;
+      case '--torch-threads':
+        o.torchThreads = list(flag, next()).map((t) => {
+          const n = Number(t);
+          if (!Number.isInteger(n) || n < 1) throw new Error(`--torch-threads: '${t}' is not a positive integer`);
+          return n;
+        });
         break;
       case '--no-ort':
         o.ort = false;

@@ -39,7 +39,9 @@ test('perf options: defaults, lists and clear errors', () => {
   const d = parsePerfArgs([]);
   assert.deepEqual(d.batches, [1, 16, 64, 200]);
   assert.deepEqual(d.backends, ['wasm', 'webgpu', 'webgl', 'cpu']);
-  const o = parsePerfArgs(['--backends', 'wasm', '--batches', '16,64', '--steps', 'tent', '--no-torch', '--max-step-s', '2']);
+  const o = parsePerfArgs(['--backends', 'wasm', '--batches', '16,64', '--steps', 'tent', '--no-torch', '--max-step-s', '2', '--torch-threads', '2']);
+  assert.deepEqual(o.torchThreads, [2]);
+  assert.deepEqual(d.torchThreads, [1, 2]);
   assert.deepEqual([o.backends, o.batches, o.steps, o.torch, o.ort, o.maxStepMs], [['wasm'], [16, 64], ['tent'], false, true, 2000]);
   assert.throws(() => parsePerfArgs(['--backends', 'tpu']), /unknown backend 'tpu'/);
   assert.throws(() => parsePerfArgs(['--batches', '0']), /'0' is not a positive integer/);
