@@ -133,11 +133,12 @@ def main():
             "selectedEpoch": best["epoch"],
             "selectedValMiou": best["val_miou"],
             "command": ("/usr/bin/python3 models/train/train_camvid.py --data ../shared/data/camvid "
-                        f"--run models/train/runs/camvid-unet --epochs {train_args['epochs']}"),
+                        f"--run {os.path.relpath(args.run, os.path.join(MODELS_DIR, '..'))} "
+                        f"--epochs {train_args['epochs']} --weight-c {train_args['weight_c']}"),
         },
         "export": {"script": "models/train/export_camvid.py",
                    "command": ("/usr/bin/python3 models/train/export_camvid.py --data ../shared/data "
-                               "--run models/train/runs/camvid-unet")},
+                               f"--run {os.path.relpath(args.run, os.path.join(MODELS_DIR, '..'))}")},
     })
 
 
