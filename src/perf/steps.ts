@@ -36,7 +36,7 @@ export interface TimingOptions {
   maxIters: number;
 }
 
-interface Runner {
+export interface Runner {
   run(): Promise<void>;
   dispose(): void;
 }
@@ -93,9 +93,14 @@ export function randomImages(model: AdaptableModel, batch: number, seed: number)
   return tf.randomUniform([batch, ...model.info.inputShape], 0, 1, 'float32', seed) as tf.Tensor4D;
 }
 
+/** A step bound to a model and images: run() as often as wanted, then dispose() to restore the model. */
+export function prepareStep(model: AdaptableModel, step: StepKind, images: tf.Tensor4D): Runner {
+  return RUNNERS[step](model, images);
+}
+
 /** Warm up once, then time `step` on `images`; leaves the model as it found it. */
 export async function timeStep(model: AdaptableModel, step: StepKind, images: tf.Tensor4D, opts: TimingOptions): Promise<CaseResult> {
-  const runner = RUNNERS[step](model, images);
+  const runner = prepareStep(model, step, images);
   try {
     let t0 = performance.now();
     await runner.run();
