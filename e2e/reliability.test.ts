@@ -39,8 +39,12 @@ test('a worker that ends itself (crash) is restarted the same way', async () => 
   assert.ok(r.sameNext);
 });
 
-test('control: the plain client never hears back from a terminated worker', async () => {
-  assert.equal(await s.call<string>('plainClientAfterTerminate'), 'no answer after 3 s');
+test('restarts off (maxRestarts 0): a terminated worker fails the call in flight and later calls clearly, no hang, no new worker', async () => {
+  const r = await s.call<{ during: string; later: string; restarts: number; worker: boolean }>('noRestartAfterTerminate', 3000);
+  assert.match(r.during, /^WorkerStoppedError: predict: the runtime worker ended during the call \(the worker ended \(crashed or terminated\)\); restarts are off \(maxRestarts 0\)$/);
+  assert.match(r.later, /^WorkerStoppedError: memory: the runtime worker ended \(the worker ended \(crashed or terminated\)\) and restarts are off \(maxRestarts 0\): not restarting$/);
+  assert.equal(r.restarts, 0);
+  assert.equal(r.worker, false, 'no worker was started again');
 });
 
 test('a lost WebGPU device: restart on wasm with the adapted state, and carry on', async () => {

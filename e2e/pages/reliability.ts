@@ -1,6 +1,5 @@
 /** Worker crash, termination and WebGPU device loss under the restarting client (e2e/reliability.test.ts). */
-import { ResilientRuntimeClient, type RestartEvent } from '../../src/runtime/resilient-client.ts';
-import { RuntimeClient } from '../../src/runtime/client.ts';
+import { RuntimeClient, type RestartEvent } from '../../src/runtime/client.ts';
 import type { ImageBatch } from '../../src/runtime/images.ts';
 import type { AdaptedState } from '../../src/demo/persist.ts';
 import type { BackendChoice } from '../../src/runtime/backend.ts';
@@ -36,7 +35,7 @@ async function messageOf(p: Promise<unknown>): Promise<string | null> {
 }
 
 async function adaptedClient(backend: BackendChoice, onRestart: (e: RestartEvent) => void) {
-  const c = new ResilientRuntimeClient({ checkpointEvery: 1, onRestart });
+  const c = new RuntimeClient({ checkpointEvery: 1, onRestart });
   const info = await c.init(backend);
   await c.loadModel({ format: 'onnx', bytes: await modelBytes() }, { name: 'resnet-tiny' });
   await c.startLanes({ method: 'tent', dataset: 'cifar10', compareSource: false });
@@ -81,19 +80,25 @@ export async function restartAfter(kind: 'terminate' | 'exit') {
   return { events, inflight, savedSteps: saved.steps, restoredSame: sameState(restored, saved), sameNext, numTensors: mem.numTensors };
 }
 
-/** Without the restarting client a call to a terminated worker never settles: the control case. */
-export async function plainClientAfterTerminate(): Promise<string> {
-  const c = new RuntimeClient();
+/**
+ * With restarts off, a terminated worker still cannot leave a call hanging: the call in
+ * flight and every later call reject with a WorkerStoppedError within `waitMs`, and no new
+ * worker is started.
+ */
+export async function noRestartAfterTerminate(waitMs: number) {
+  const c = new RuntimeClient({ maxRestarts: 0 });
   await c.init('wasm');
-  (c as unknown as { worker: Worker }).worker.terminate();
-  const outcome = await Promise.race([
-    c.memory().then(
-      () => 'answered',
-      () => 'rejected',
-    ),
-    new Promise<string>((r) => setTimeout(() => r('no answer after 3 s'), 3000)),
-  ]);
-  return outcome;
+  await c.loadModel({ format: 'onnx', bytes: await modelBytes() }, { name: 'resnet-tiny' });
+  const settle = (p: Promise<unknown>) =>
+    Promise.race([messageOf(p).then((m) => m ?? 'answered'), new Promise<string>((r) => setTimeout(() => r(`no answer after ${waitMs} ms`), waitMs))]);
+  const inflight = c.predict(batch(1, 64));
+  await new Promise((r) => setTimeout(r, 5));
+  c.worker!.terminate();
+  const during = await settle(inflight);
+  const later = await settle(c.memory());
+  const result = { during, later, restarts: c.restarts.length, worker: c.worker !== undefined };
+  await c.dispose();
+  return result;
 }
 
 /** Adapt on WebGPU, destroy the device (as a GPU reset does), and continue on the fallback backend. */

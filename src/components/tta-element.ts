@@ -6,9 +6,10 @@
  *   'prediction' TTAStepDetail (per-lane predictions and summaries, the pixels the model saw)
  *   'adaptation' {steps, stats, feedback, ms, imagesPerSecond}
  *   'error'      {message}
+ *   'restart'    RestartEvent (the worker ended and was restarted with the last saved state)
  * All model work runs in the worker; the main thread only draws frames and results.
  */
-import { RuntimeClient } from '../runtime/client.ts';
+import { RuntimeClient, WorkerStoppedError, type RestartEvent } from '../runtime/client.ts';
 import type { BackendChoice, BackendInfo } from '../runtime/backend.ts';
 import type { LaneName, LanePrediction, LaneStep } from '../demo/lanes.ts';
 import type { FeedbackMark } from '../demo/feedback.ts';
@@ -147,7 +148,7 @@ export abstract class TTAElement extends HTMLElement {
 
   private async setup(): Promise<void> {
     try {
-      this.client = new RuntimeClient();
+      this.client = new RuntimeClient({ onRestart: (e) => this.restarted(e) });
       this.backendInfo = await this.client.init((this.getAttribute('backend') ?? 'auto') as BackendChoice);
       const name = this.getAttribute('model') ?? this.defaultModel;
       const { card, source } = await fetchShippedModel(name);
@@ -160,6 +161,13 @@ export abstract class TTAElement extends HTMLElement {
     } catch (err) {
       throw this.fail(err);
     }
+  }
+
+  private restarted(event: RestartEvent): void {
+    this.statusEl.className = 'status';
+    const restored = event.restoredSteps === null ? 'no saved state' : `state of step ${event.restoredSteps} restored`;
+    this.statusEl.textContent = `runtime restarted on ${event.backend} (${event.reason}); ${restored}`;
+    this.dispatchEvent(new CustomEvent('restart', { detail: event }));
   }
 
   private async startMethod(): Promise<void> {
@@ -295,8 +303,9 @@ export abstract class TTAElement extends HTMLElement {
       if (!this.running) break;
       try {
         await this.feed(frames);
-      } catch {
-        this.running = false;
+      } catch (err) {
+        // A crashed worker is restarted by the client: keep capturing.
+        if (!(err instanceof WorkerStoppedError && this.client?.willRestart)) this.running = false;
       } finally {
         frames.forEach((f) => f.close());
       }
