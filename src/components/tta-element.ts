@@ -108,7 +108,8 @@ export abstract class TTAElement extends HTMLElement {
     this.whenReady().then(
       () => {
         const source = this.getAttribute('source');
-        if (source && source !== 'images') void this.start();
+        // A failure (e.g. camera permission denied) is reported by the 'error' event.
+        if (source && source !== 'images') this.start().catch(() => undefined);
       },
       () => undefined,
     );
@@ -134,7 +135,7 @@ export abstract class TTAElement extends HTMLElement {
       this.readyPromise = this.setup();
     } else if (name === 'source' && this.running) {
       this.stop();
-      void this.start();
+      this.start().catch(() => undefined);
     }
   }
 

@@ -303,7 +303,7 @@ function init(): void {
   drop.addEventListener('dragover', (e) => e.preventDefault());
   drop.addEventListener('drop', (e) => {
     e.preventDefault();
-    void demo.feedFiles([...(e.dataTransfer?.files ?? [])]);
+    demo.feedFiles([...(e.dataTransfer?.files ?? [])]).catch((err: unknown) => demo.say(`error: ${err instanceof Error ? err.message : String(err)}`));
   });
   window.addEventListener('resize', () => demo.draw());
   void reload();

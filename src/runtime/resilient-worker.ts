@@ -1,6 +1,6 @@
 /// <reference lib="webworker" />
 /**
- * Worker-side half of the restartable runtime (see resilient-client.ts):
+ * Worker-side half of the restartable runtime (see client.ts):
  * - a Web Lock named after the worker, held for the worker's whole life: the browser frees
  *   it when the worker ends for any reason (terminate(), close(), a crash), and the page,
  *   queued on the same lock, learns of it at once - no heartbeat or timeout guesses;
