@@ -39,7 +39,7 @@ export function createTent(model: AdaptableModel, ctx: MethodContext, overrides?
           return tf.mean(softmaxEntropy(logits)) as tf.Scalar;
         });
         optimizer.step(grads);
-        lossValue = loss.dataSync()[0]!;
+        lossValue = (await loss.data())[0]!;
         disposeAll([loss, ...grads]);
         updates++;
       }
