@@ -33,7 +33,7 @@ export function createBn(variant: BnVariant) {
       name: variant,
       adapts: 'norm-stats',
       async step(images: tf.Tensor4D): Promise<StepResult> {
-        checkImages(variant, images, model, variant === 'bn' ? 2 : 1);
+        checkImages(variant, images, model);
         steps++;
         return { probs: tf.tidy(() => probsOf(model.forward(images).logits)), stats: {} };
       },

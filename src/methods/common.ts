@@ -32,12 +32,16 @@ export function requireClassifier(method: string, model: AdaptableModel): void {
   }
 }
 
-export function checkImages(method: string, images: tf.Tensor4D, model: AdaptableModel, minBatch = 1): void {
+/**
+ * Shape check. Batches of one image are allowed even for batch-statistics methods: BN then
+ * normalises over the image's H x W positions, as PyTorch's train-mode BN does.
+ */
+export function checkImages(method: string, images: tf.Tensor4D, model: AdaptableModel): void {
   const ec = model.info.inputShape[2];
   if (images.rank !== 4 || images.shape[3] !== ec) {
     throw new Error(`${method}: images must be NHWC with ${ec} channels for model '${model.info.name}', got [${images.shape}]`);
   }
-  if (images.shape[0] < minBatch) throw new Error(`${method}: needs batches of at least ${minBatch} images (batch statistics), got ${images.shape[0]}`);
+  if (images.shape[0] < 1) throw new Error(`${method}: empty batch`);
 }
 
 /** A method's optimiser (step and slot copies) plus its own counters and tensors as a MethodState. */

@@ -75,7 +75,7 @@ export function createCotta(model: AdaptableModel, ctx: MethodContext, overrides
     name: 'cotta',
     adapts: 'all',
     async step(images: tf.Tensor4D): Promise<StepResult> {
-      checkImages('cotta', images, model, 2);
+      checkImages('cotta', images, model);
       const anchorConfidence = tf.tidy(() => tf.mean(tf.max(probsOf(anchor.forward(images).logits), -1)).dataSync()[0]!);
       const useViews = anchorConfidence < o.anchorThreshold;
       const teacherLogits = useViews ? averagedViewLogits(teacher, images, o.views, o.viewsPerForward, aug, rng) : tf.tidy(() => teacher.forward(images).logits);

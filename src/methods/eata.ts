@@ -70,7 +70,7 @@ export function createEata(variant: 'eata' | 'eta') {
       name: variant,
       adapts: 'norm-affine',
       async step(images: tf.Tensor4D): Promise<StepResult> {
-        checkImages(variant, images, model, 2);
+        checkImages(variant, images, model);
         let probs!: tf.Tensor2D;
         let sel!: EataSelection;
         const { loss, grads } = lossAndGrads(vars, () => {

@@ -103,3 +103,28 @@ test('LAME output is the Laplacian fixed point over the features; the model is u
   assert.deepEqual([...model.params.values()].map(values), src);
   lame.dispose();
 });
+
+test('batch size 1 (a protocol setting): every method predicts and adapts on single images', async () => {
+  for (const name of METHODS.keys()) {
+    const model = createTinyModel({ seed: 4 });
+    const overrides: Record<string, Record<string, unknown>> = {
+      cotta: { views: 2, anchorThreshold: 1.01 },
+      rotta: { updateFrequency: 2, memorySize: 4 },
+      stamp: { augViews: 2, alpha: 10, memorySize: 4 },
+      eata: { fisherSize: 4, fisherBatchSize: 1, eMarginCoef: 10, dMargin: 2 },
+      eta: { eMarginCoef: 10, dMargin: 2 },
+      sar: { eMarginCoef: 10, resetConstant: 0 },
+    };
+    const method = await createMethod(name, model, { ...ctx, sourceData: tensorSource(randomImages(4, 8, 6)) }, { overrides: overrides[name] });
+    for (let i = 0; i < 3; i++) {
+      const r = await method.step(randomImages(1, 8, 10 + i));
+      assert.deepEqual(r.probs.shape, [1, 4], name);
+      const p = values(r.probs);
+      assert.ok(p.every(Number.isFinite) && Math.abs(p.reduce((s, v) => s + v, 0) - 1) < 1e-5, `${name}: finite probabilities summing to 1`);
+      r.probs.dispose();
+      r.outlierScore?.dispose();
+    }
+    method.dispose();
+    model.dispose();
+  }
+});

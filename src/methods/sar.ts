@@ -38,7 +38,7 @@ export function createSar(model: AdaptableModel, ctx: MethodContext, overrides?:
     name: 'sar',
     adapts: 'norm-affine-except-last-stage',
     async step(images: tf.Tensor4D): Promise<StepResult> {
-      checkImages('sar', images, model, 2);
+      checkImages('sar', images, model);
       let probs!: tf.Tensor;
       let firstMask!: tf.Tensor;
       let secondCount = 0;

@@ -70,7 +70,7 @@ export function createStamp(model: AdaptableModel, ctx: MethodContext, overrides
     name: 'stamp',
     adapts: 'norm-affine-except-last-stage',
     async step(images: tf.Tensor4D): Promise<StepResult> {
-      checkImages('stamp', images, model, 2);
+      checkImages('stamp', images, model);
       const n = images.shape[0];
       const originLogits = tf.tidy(() => model.forward(images).logits);
       let probSum = probsOf(originLogits);

@@ -27,7 +27,7 @@ export function createTent(model: AdaptableModel, ctx: MethodContext, overrides?
     name: 'tent',
     adapts: 'norm-affine',
     async step(images: tf.Tensor4D): Promise<StepResult> {
-      checkImages('tent', images, model, 2);
+      checkImages('tent', images, model);
       let probs: tf.Tensor | undefined;
       let lossValue = 0;
       for (let s = 0; s < o.steps; s++) {

@@ -22,7 +22,10 @@ export function affinity(features: tf.Tensor2D, kind: AffinityKind, knn: number,
   return tf.tidy(() => {
     const n = features.shape[0];
     let w: tf.Tensor2D;
-    if (kind === 'linear') {
+    if (n === 1 && kind !== 'linear') {
+      // A batch of one image has no neighbours: no affinity, LAME returns the source prediction.
+      w = tf.zeros([1, 1]);
+    } else if (kind === 'linear') {
       w = tf.relu(tf.matMul(features, features, false, true)) as tf.Tensor2D;
     } else {
       const dist = pairwiseDistances(features);
