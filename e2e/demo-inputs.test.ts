@@ -291,3 +291,40 @@ test('demo: darknet-tiny (TF.js layers, 224x224, 1000 classes) classifies the Im
   assert.ok(r.source.labelled >= 48 && r.source.correct / r.source.labelled >= 0.5, `source accuracy ${r.source.correct}/${r.source.labelled}`);
   assert.deepEqual(errors, []);
 });
+
+test('demo: a crashed runtime worker is restarted from the last checkpoint and the sample stream carries on', async () => {
+  await openDemo();
+  await page.selectOption('#input', 'samples');
+  await page.selectOption('#method', 'tent');
+  await page.selectOption('#model', 'cifar10-resnet26');
+  await demoReady('cifar10-resnet26');
+  await page.evaluate(() => {
+    const w = window as unknown as { demo: Demo; restarts: unknown[] };
+    w.restarts = [];
+    w.demo.el.addEventListener('restart', (e) => w.restarts.push((e as CustomEvent).detail));
+  });
+  await page.click('#run');
+  await waitSteps(11); // the client checkpoints every 10 steps
+  await page.evaluate(() => {
+    const el = (window as unknown as { demo: { el: { client: { worker: Worker } } } }).demo.el;
+    el.client.worker.terminate();
+  });
+  await page.waitForFunction(() => (window as unknown as { restarts: unknown[] }).restarts.length > 0);
+  const at = await adaptedSteps();
+  await waitSteps(at + 3);
+  await page.click('#run');
+  const r = await page.evaluate(() => ({
+    restarts: (window as unknown as { restarts: { reason: string; backend: string; restoredSteps: number | null }[] }).restarts,
+    status: document.getElementById('status')!.textContent!,
+    element: (window as unknown as { demo: Demo }).demo.el.shadowRoot.querySelector('.status')!.textContent!,
+  }));
+  console.log(`demo: ${r.status} -> ${r.element}`);
+  assert.equal(r.restarts.length, 1);
+  assert.equal(r.restarts[0]!.reason, 'the worker ended (crashed or terminated)');
+  assert.ok(r.restarts[0]!.restoredSteps !== null && r.restarts[0]!.restoredSteps >= 10, `restored ${r.restarts[0]!.restoredSteps}`);
+  assert.match(r.status, /^runtime worker restarted on \w+ \(the worker ended \(crashed or terminated\)\); adapted state of step \d+ restored$/);
+  // Steps count on from the restored checkpoint.
+  const steps = Number(/ (\d+) steps /.exec(r.element)?.[1]);
+  assert.ok(steps > r.restarts[0]!.restoredSteps!, r.element);
+  assert.deepEqual(errors, []);
+});

@@ -247,6 +247,11 @@ export abstract class TTAElement extends HTMLElement {
     }
   }
 
+  /** Whether a runtime worker that ends now is restarted (see RuntimeClient). */
+  get willRestart(): boolean {
+    return this.client?.willRestart ?? false;
+  }
+
   get imagesPerSecond(): number {
     return this.rate.ms > 0 ? (1000 * this.rate.images) / this.rate.ms : 0;
   }

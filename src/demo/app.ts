@@ -14,6 +14,7 @@ import { drawBars, drawLines, type LineSeries } from './plots.ts';
 import { sampleStream } from './samples.ts';
 import { Series, WindowAccuracy } from './stats.ts';
 import type { LaneName } from './lanes.ts';
+import type { RestartEvent } from '../runtime/client.ts';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const LANES: { lane: LaneName; label: string; color: string; dashed?: boolean }[] = [
@@ -70,6 +71,10 @@ class Demo {
     el.setAttribute('batch-size', $<HTMLInputElement>('batch').value);
     el.addEventListener('prediction', (e) => this.onPrediction((e as CustomEvent<TTAStepDetail>).detail));
     el.addEventListener('error', (e) => this.say(`error: ${(e as unknown as CustomEvent<{ message: string }>).detail.message}`));
+    el.addEventListener('restart', (e) => {
+      const r = (e as CustomEvent<RestartEvent>).detail;
+      this.say(`runtime worker restarted on ${r.backend} (${r.reason}); ${r.restoredSteps === null ? 'no checkpoint yet' : `adapted state of step ${r.restoredSteps} restored`}`);
+    });
     this.el?.stop();
     $('host').replaceChildren(el);
     this.el = el;
@@ -245,7 +250,12 @@ class Demo {
     try {
       for await (const b of stream) {
         if (!this.running || !this.el) break;
-        await this.el.feed(b.frames, b.labels);
+        try {
+          await this.el.feed(b.frames, b.labels);
+        } catch (err) {
+          // The worker crashed and is being restarted with the last checkpoint: go on with the next batch.
+          if (!(err instanceof Error && err.name === 'WorkerStoppedError' && this.el.willRestart)) throw err;
+        }
       }
     } catch (err) {
       this.say(`error: ${err instanceof Error ? err.message : String(err)}`);
