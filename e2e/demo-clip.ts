@@ -5,7 +5,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseCifarBatch } from '../src/data/cifar.ts';
-import { createServer, type ViteDevServer } from 'vite';
 import { ROOT } from './browser.ts';
 
 export function cifarSample(n: number): { data: Uint8Array; labels: Uint8Array } {
@@ -75,21 +74,4 @@ export function writeSampleClip(path: string, n: number): string {
   const frames = Array.from({ length: n }, (_, i) => upscale(data.subarray(i * 3072, (i + 1) * 3072), 32, 4));
   writeFileSync(path, y4m(frames, 128, 5, 2));
   return path;
-}
-
-/**
- * The dev server without HMR or file watching: other work on the repository must not
- * reload the page in the middle of a demo test.
- */
-export async function startQuietServer(): Promise<{ server: ViteDevServer; url: string }> {
-  const server = await createServer({
-    root: ROOT,
-    configFile: resolve(ROOT, 'vite.config.ts'),
-    logLevel: 'error',
-    server: { host: '127.0.0.1', port: 0, strictPort: false, hmr: false, watch: null },
-  });
-  await server.listen();
-  const url = server.resolvedUrls?.local[0];
-  if (!url) throw new Error('vite dev server did not report a URL');
-  return { server, url: url.replace(/\/$/, '') };
 }

@@ -8,8 +8,8 @@ import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ViteDevServer } from 'vite';
 import type { Page } from 'playwright-core';
-import { launchChromium } from './browser.ts';
-import { cifarSample, startQuietServer } from './demo-clip.ts';
+import { launchChromium, startServer } from './browser.ts';
+import { cifarSample } from './demo-clip.ts';
 
 let server: ViteDevServer;
 let browser: Awaited<ReturnType<typeof launchChromium>>;
@@ -21,7 +21,7 @@ const errors: string[] = [];
 const HOSTILE = Array.from({ length: 10 }, (_, k) => (k % 2 ? `<script>window.pwned='${k}'</script>c${k}` : `<img src=x onerror="window.pwned='${k}'">c${k}`));
 
 before(async () => {
-  ({ server, url } = await startQuietServer());
+  ({ server, url } = await startServer());
   browser = await launchChromium(['--use-fake-device-for-media-stream']);
   await browser.context.clearPermissions();
   // Serve the CIFAR-10 card with hostile class names (the demo and the element read them from it).

@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { ViteDevServer } from 'vite';
 import type { Page } from 'playwright-core';
-import { launchChromium, ROOT } from './browser.ts';
-import { startQuietServer, writeSampleClip } from './demo-clip.ts';
+import { launchChromium, startServer, ROOT } from './browser.ts';
+import { writeSampleClip } from './demo-clip.ts';
 
 const SHOTS = resolve(ROOT, 'test-results/demo');
 let server: ViteDevServer;
@@ -19,7 +19,7 @@ before(async () => {
   mkdirSync(SHOTS, { recursive: true });
   clipDir = mkdtempSync(join(tmpdir(), 'webtta-clip-'));
   const clip = writeSampleClip(join(clipDir, 'cifar.y4m'), 16);
-  const started = await startQuietServer();
+  const started = await startServer();
   server = started.server;
   browser = await launchChromium(['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', `--use-file-for-fake-video-capture=${clip}`]);
   page = browser.context.pages()[0] ?? (await browser.context.newPage());
