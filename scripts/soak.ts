@@ -2,7 +2,7 @@
  * `npm run soak -- [options]`: long-run reliability check of the runtime (TTASession, the
  * code the worker and the benchmark run) per method. Batch sizes are drawn (seeded) from
  * min..max; every batch samples live tensors, tensor bytes, the WASM heap, the guard's
- * rollbacks / resets and refused batches into results.json; the run fails (exit 1) when
+ * rollbacks / resets and failed steps into results.json; the run fails (exit 1) when
  * the tensor count grows, a parameter ends non-finite or a step was non-finite.
  * Runs in Node on wasm (no threads) or cpu; see docs/soak.md.
  */
@@ -112,7 +112,6 @@ interface Sample {
   wasmHeapBytes: number;
   skipped: number;
   reset: number;
-  refused: number;
   errors: number;
 }
 
@@ -134,7 +133,6 @@ interface MethodSummary {
   heapLast: number;
   skippedSteps: number;
   resets: number;
-  refusedBatches: number;
   paramsFinite: boolean;
   guardEvents: GuardEvent[];
   ok: boolean;
@@ -162,7 +160,6 @@ async function soakMethod(session: TTASession, method: string, pool: Uint8Images
       labels.push(pool.labels[cursor]!);
     }
     const s0 = performance.now();
-    let refused = 0;
     let errors = 0;
     let stats: Record<string, number> = {};
     try {
@@ -171,13 +168,8 @@ async function soakMethod(session: TTASession, method: string, pool: Uint8Images
       out.labels.forEach((l, i) => (wrong += l === labels[i] ? 0 : 1));
       scored += n;
     } catch (err) {
-      // Batch-statistics methods refuse a batch of one: a clear error, the run goes on.
-      const msg = err instanceof Error ? err.message : String(err);
-      if (/needs batches of at least/.test(msg)) refused = 1;
-      else {
-        errors = 1;
-        log(`  ${method}: step failed at frame ${frames}: ${msg}`);
-      }
+      errors = 1;
+      log(`  ${method}: step failed at frame ${frames}: ${err instanceof Error ? err.message : String(err)}`);
     }
     frames += n;
     const mem: RuntimeMemory = session.memory();
@@ -190,7 +182,6 @@ async function soakMethod(session: TTASession, method: string, pool: Uint8Images
       wasmHeapBytes: mem.wasmHeapBytes ?? 0,
       skipped: stats.guardSkipped ?? 0,
       reset: stats.guardReset ?? 0,
-      refused,
       errors,
     });
     if (performance.now() - lastLog > 30_000) {
@@ -217,7 +208,6 @@ async function soakMethod(session: TTASession, method: string, pool: Uint8Images
     heapLast: samples[samples.length - 1]!.wasmHeapBytes,
     skippedSteps: samples.reduce((a, s) => a + s.skipped, 0),
     resets: samples.reduce((a, s) => a + s.reset, 0),
-    refusedBatches: samples.reduce((a, s) => a + s.refused, 0),
     paramsFinite,
     guardEvents: session.takeGuardEvents(),
     ok: false,
@@ -232,11 +222,11 @@ function markdown(o: Options, backend: string, rows: MethodSummary[]): string {
   return [
     `Soak: ${o.frames} frames per method, batch ${o.minBatch}-${o.maxBatch} (seed ${o.seed}), ${o.model}, ${o.data} + ${o.corruption} s5, ${backend} backend in Node.`,
     '',
-    '| method | frames | batches | img/s | error % | tensors after 1st batch | tensors min-max after | tensor MB min-max | WASM heap MB after 10% -> end | non-finite steps | guard resets | refused batches | params finite | ok |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| method | frames | batches | img/s | error % | tensors after 1st batch | tensors min-max after | tensor MB min-max | WASM heap MB after 10% -> end | non-finite steps | guard resets | params finite | ok |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows.map(
       (r) =>
-        `| ${r.method} | ${r.frames} | ${r.batches} | ${r.imagesPerSec.toFixed(1)} | ${r.errorPct.toFixed(1)} | ${r.tensorsAfterFirst} | ${r.tensorsMin}-${r.tensorsMax} | ${mb(r.bytesMin)}-${mb(r.bytesMax)} | ${mb(r.heapWarm)} -> ${mb(r.heapLast)} | ${r.skippedSteps} | ${r.resets} | ${r.refusedBatches} | ${r.paramsFinite ? 'yes' : 'NO'} | ${r.ok ? 'yes' : 'NO'} |`,
+        `| ${r.method} | ${r.frames} | ${r.batches} | ${r.imagesPerSec.toFixed(1)} | ${r.errorPct.toFixed(1)} | ${r.tensorsAfterFirst} | ${r.tensorsMin}-${r.tensorsMax} | ${mb(r.bytesMin)}-${mb(r.bytesMax)} | ${mb(r.heapWarm)} -> ${mb(r.heapLast)} | ${r.skippedSteps} | ${r.resets} | ${r.paramsFinite ? 'yes' : 'NO'} | ${r.ok ? 'yes' : 'NO'} |`,
     ),
     '',
   ].join('\n');
@@ -258,7 +248,7 @@ async function main(): Promise<void> {
     rows.push(summary);
     // Columns rather than objects: 100k frames are ~3k batches per method.
     perBatch[method] = Object.fromEntries((Object.keys(samples[0]!) as (keyof Sample)[]).map((k) => [k, samples.map((s) => (k === 'ms' ? Math.round(s[k] * 10) / 10 : s[k]))])) as Record<keyof Sample, number[]>;
-    log(`  ${method}: ${summary.ok ? 'ok' : 'FAILED'} - ${summary.imagesPerSec.toFixed(1)} img/s, tensors ${summary.tensorsAfterFirst} -> ${summary.tensorsMin}..${summary.tensorsMax}, non-finite steps ${summary.skippedSteps}, resets ${summary.resets}, refused ${summary.refusedBatches}`);
+    log(`  ${method}: ${summary.ok ? 'ok' : 'FAILED'} - ${summary.imagesPerSec.toFixed(1)} img/s, tensors ${summary.tensorsAfterFirst} -> ${summary.tensorsMin}..${summary.tensorsMax}, non-finite steps ${summary.skippedSteps}, resets ${summary.resets}`);
     writeFileSync(resolve(o.out, 'results.json'), JSON.stringify({ options: o, backend, summary: rows, perBatch }, null, 1));
   }
   writeFileSync(resolve(o.out, 'summary.md'), markdown(o, backend.backend, rows));
