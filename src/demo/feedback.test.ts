@@ -71,7 +71,7 @@ test('buffer is a FIFO of fixed capacity and checks images', () => {
   assert.throws(() => b.add({ image: new Float32Array([0, 2, 0]), mark: { kind: 'label', cls: 0 } }), /value 2 at index 1/);
 });
 
-test('trainer steps raise p(label), lower p(rejected class), keep tensors and running stats', () => {
+test('trainer steps raise p(label), lower p(rejected class), keep tensors and running stats', async () => {
   const model = createTinyModel({ numClasses: 4, inputSize: 8, seed: 3 });
   model.setNormMode({ kind: 'ema', momentum: 0.1 });
   const trainer = new FeedbackTrainer(model, { optimizer: { kind: 'adam', lr: 0.05 } });
@@ -92,10 +92,10 @@ test('trainer steps raise p(label), lower p(rejected class), keep tensors and ru
   trainer.buffer.add({ image: flat.slice(0, size), mark: { kind: 'label', cls: label } });
   trainer.buffer.add({ image: flat.slice(size, 2 * size), mark: { kind: 'not', cls: rejected } });
   const statsBefore = model.norms.map((n) => Array.from(n.runningMean.dataSync()));
-  const first = trainer.step(context);
+  const first = await trainer.step(context);
   const tensors = tf.memory().numTensors;
   let last = first;
-  for (let i = 0; i < 20; i++) last = trainer.step(context);
+  for (let i = 0; i < 20; i++) last = await trainer.step(context);
   assert.equal(tf.memory().numTensors, tensors, 'no tensor leak across steps');
   assert.equal(first.labelled, 1);
   assert.equal(first.negatives, 1);
@@ -111,7 +111,7 @@ test('trainer steps raise p(label), lower p(rejected class), keep tensors and ru
   assert.ok(model.norms.every((n) => n.mode.kind === 'ema'), 'norm modes restored');
   trainer.reset();
   assert.equal(trainer.buffer.size, 0);
-  assert.ok(Number.isNaN(trainer.step(context).loss), 'empty buffer: no step');
+  assert.ok(Number.isNaN((await trainer.step(context)).loss), 'empty buffer: no step');
   trainer.dispose();
   tf.dispose([imgs, context]);
   model.dispose();

@@ -12,6 +12,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { AdaptableModel, NormLayer, NormMode, ParamSetName } from '../model/types.ts';
 import { createOptimizer, type Optimizer, type OptimizerConfig } from '../methods/shared/optim.ts';
+import { readScalar } from '../methods/shared/tensors.ts';
 
 export type FeedbackMark =
   /** The true class is `cls` (a given label, or a prediction marked right). */
@@ -142,7 +143,7 @@ export class FeedbackTrainer {
    * One gradient step on the buffered feedback, forwarded with `context` (the current
    * batch, RGB [0, 1] NHWC; may be null). No-op when the buffer is empty.
    */
-  step(context: tf.Tensor4D | null): FeedbackStats {
+  async step(context: tf.Tensor4D | null): Promise<FeedbackStats> {
     const items = this.buffer.snapshot();
     const labelled = items.filter((it) => it.mark.kind === 'label').length;
     if (items.length === 0) return { loss: NaN, labelled: 0, negatives: 0 };
@@ -164,8 +165,7 @@ export class FeedbackTrainer {
       this.optimizer.step(this.vars.map((v) => grads[v.name]!));
       return value;
     });
-    const loss = lossValue.dataSync()[0]!;
-    lossValue.dispose();
+    const loss = await readScalar(lossValue);
     return { loss, labelled, negatives: items.length - labelled };
   }
 

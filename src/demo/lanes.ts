@@ -90,7 +90,7 @@ export class LaneRunner {
     result.probs.dispose();
     result.outlierScore?.dispose();
     let feedback: FeedbackStats | undefined;
-    if (this.feedback && this.feedback.buffer.size > 0) feedback = this.feedback.step(images);
+    if (this.feedback && this.feedback.buffer.size > 0) feedback = await this.feedback.step(images);
     if (this.twin) {
       const t = await this.twin.method.step(images);
       lanes.unsupervised = await toPrediction(t.probs);

@@ -17,7 +17,7 @@ import { SourceCopy, checkImages, exportWithOptimizer, importOptimizer, probsOf 
 import { adam, buildOptimizer, isLargeScale, resolveOptions, sgd } from './options.ts';
 import { augmentViews, COTTA_AUG, type CottaAugConfig } from './shared/augment.ts';
 import { softCrossEntropy } from './shared/entropy.ts';
-import { disposeAll, lossAndGrads } from './shared/tensors.ts';
+import { disposeAll, lossAndGrads, readScalar } from './shared/tensors.ts';
 import { emaUpdate, stochasticRestore } from './shared/teacher.ts';
 import type { MethodContext, StepResult, TTAMethod } from './types.ts';
 
@@ -76,7 +76,7 @@ export function createCotta(model: AdaptableModel, ctx: MethodContext, overrides
     adapts: 'all',
     async step(images: tf.Tensor4D): Promise<StepResult> {
       checkImages('cotta', images, model);
-      const anchorConfidence = tf.tidy(() => tf.mean(tf.max(probsOf(anchor.forward(images).logits), -1)).dataSync()[0]!);
+      const anchorConfidence = await readScalar(tf.tidy(() => tf.mean(tf.max(probsOf(anchor.forward(images).logits), -1))));
       const useViews = anchorConfidence < o.anchorThreshold;
       const teacherLogits = useViews ? averagedViewLogits(teacher, images, o.views, o.viewsPerForward, aug, rng) : tf.tidy(() => teacher.forward(images).logits);
       const target = probsOf(teacherLogits);
@@ -89,11 +89,11 @@ export function createCotta(model: AdaptableModel, ctx: MethodContext, overrides
       });
       optimizer.step(grads);
       emaUpdate(teacherVars, vars, o.teacherMomentum);
-      if (o.restoreProb > 0) stochasticRestore(vars, sourceValues, o.restoreProb, rng);
+      if (o.restoreProb > 0) await stochasticRestore(vars, sourceValues, o.restoreProb, rng);
       updates++;
       if (useViews) augmentedSteps++;
-      const lossValue = loss.dataSync()[0]!;
-      disposeAll([loss, ...grads, teacherLogits]);
+      disposeAll([...grads, teacherLogits]);
+      const lossValue = await readScalar(loss);
       return { probs: target, stats: { loss: lossValue, anchorConfidence, augmented: useViews ? 1 : 0 } };
     },
     reset() {

@@ -11,7 +11,7 @@ import { SourceCopy, checkImages, exportWithOptimizer, importOptimizer, probsOf,
 import { adam, buildOptimizer, isLargeScale, resolveOptions, sgd } from './options.ts';
 import { softmaxEntropy } from './shared/entropy.ts';
 import { computeFisher, type Fisher } from './shared/fisher.ts';
-import { disposeAll, lossAndGrads, noGrad } from './shared/tensors.ts';
+import { disposeAll, lossAndGrads, noGrad, readScalar } from './shared/tensors.ts';
 import type { MethodContext, StepResult, TTAMethod } from './types.ts';
 
 export function eataDefaults(ctx: MethodContext, withFisher: boolean) {
@@ -91,11 +91,7 @@ export function createEata(variant: 'eata' | 'eta') {
           }
           return total as tf.Scalar;
         });
-        const [nReliable, nSelected] = [tf.sum(sel.reliable), tf.sum(sel.selected)].map((t) => {
-          const v = t.dataSync()[0]!;
-          t.dispose();
-          return v;
-        }) as [number, number];
+        const [nReliable, nSelected] = await Promise.all([readScalar(tf.sum(sel.reliable)), readScalar(tf.sum(sel.selected))]);
         if (nSelected > 0) {
           optimizer.step(grads);
           updates++;
@@ -108,8 +104,8 @@ export function createEata(variant: 'eata' | 'eta') {
         }
         reliableTotal += nReliable;
         selectedTotal += nSelected;
-        const lossValue = loss.dataSync()[0]!;
-        disposeAll([loss, ...grads, sel.reliable, sel.selected, sel.weights]);
+        disposeAll([...grads, sel.reliable, sel.selected, sel.weights]);
+        const lossValue = await readScalar(loss);
         return { probs, stats: { loss: lossValue, reliable: nReliable, selected: nSelected } };
       },
       reset() {

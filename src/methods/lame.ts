@@ -36,7 +36,7 @@ export function createLame(model: AdaptableModel, ctx: MethodContext, overrides?
       });
       logits.dispose();
       features.dispose();
-      const r = laplacianOptimize(unary, kernel, o.lambda, o.maxSteps);
+      const r = await laplacianOptimize(unary, kernel, o.lambda, o.maxSteps);
       unary.dispose();
       kernel.dispose();
       steps++;

@@ -14,7 +14,7 @@ import { adam, buildOptimizer, resolveOptions } from './options.ts';
 import { augmentViews, COTTA_AUG } from './shared/augment.ts';
 import { probsEntropy, softCrossEntropy } from './shared/entropy.ts';
 import { CstuMemory } from './shared/memory.ts';
-import { disposeAll, lossAndGrads } from './shared/tensors.ts';
+import { disposeAll, lossAndGrads, readScalar } from './shared/tensors.ts';
 import { emaUpdate } from './shared/teacher.ts';
 import type { MethodContext, StepResult, TTAMethod } from './types.ts';
 
@@ -46,7 +46,7 @@ export function createRotta(model: AdaptableModel, ctx: MethodContext, overrides
   let seen = 0;
   let updates = 0;
 
-  function update(): number {
+  async function update(): Promise<number> {
     const { images, ages } = memory.items();
     if (images.length === 0) return NaN;
     const batch = tf.stack(images) as tf.Tensor4D;
@@ -58,9 +58,8 @@ export function createRotta(model: AdaptableModel, ctx: MethodContext, overrides
     optimizer.step(grads);
     emaUpdate(teacher.parameters('all'), model.parameters('all'), 1 - o.nu);
     updates++;
-    const value = loss.dataSync()[0]!;
-    disposeAll([batch, strong, target, weights, loss, ...grads]);
-    return value;
+    disposeAll([batch, strong, target, weights, ...grads]);
+    return readScalar(loss);
   }
 
   return {
@@ -70,14 +69,16 @@ export function createRotta(model: AdaptableModel, ctx: MethodContext, overrides
       checkImages('rotta', images, model);
       teacher.setNormMode({ kind: 'running' });
       const probs = tf.tidy(() => probsOf(teacher.forward(images).logits));
-      const [labels, entropy] = tf.tidy(() => [tf.argMax(probs, 1).arraySync() as number[], probsEntropy(probs, 1e-6).arraySync() as number[]]);
+      const [labelsT, entropyT] = tf.tidy(() => [tf.argMax(probs, 1), probsEntropy(probs, 1e-6)]);
+      const [labels, entropy] = await Promise.all([labelsT.data(), entropyT.data()]);
+      disposeAll([labelsT, entropyT]);
       const singles = tf.unstack(images) as tf.Tensor3D[];
       let loss = NaN;
-      singles.forEach((image, i) => {
+      for (const [i, image] of singles.entries()) {
         memory.add(image, labels[i]!, entropy[i]!);
         seen++;
-        if (seen % o.updateFrequency === 0) loss = update();
-      });
+        if (seen % o.updateFrequency === 0) loss = await update();
+      }
       disposeAll(singles);
       // 'loss' only when an update ran (a guard treats a NaN loss as a failed step).
       return { probs, stats: { ...(Number.isNaN(loss) ? {} : { loss }), memory: memory.occupancy, updates } };

@@ -11,7 +11,7 @@ import { SourceCopy, checkImages, exportWithOptimizer, importOptimizer, probsOf 
 import { buildOptimizer, resolveOptions, sgd } from './options.ts';
 import { softmaxEntropy } from './shared/entropy.ts';
 import { samStep } from './shared/sam.ts';
-import { noGrad } from './shared/tensors.ts';
+import { disposeAll, noGrad, readScalar } from './shared/tensors.ts';
 import type { MethodContext, StepResult, TTAMethod } from './types.ts';
 
 export function sarDefaults(_ctx: MethodContext) {
@@ -41,8 +41,8 @@ export function createSar(model: AdaptableModel, ctx: MethodContext, overrides?:
       checkImages('sar', images, model);
       let probs!: tf.Tensor;
       let firstMask!: tf.Tensor;
-      let secondCount = 0;
-      const r = samStep(
+      let secondMask: tf.Tensor | undefined;
+      const r = await samStep(
         optimizer,
         o.rho,
         () => {
@@ -55,12 +55,12 @@ export function createSar(model: AdaptableModel, ctx: MethodContext, overrides?:
         () => {
           const entropy = softmaxEntropy(model.forward(images).logits);
           const mask = noGrad(entropy, (h) => tf.mul(firstMask, tf.cast(tf.less(h, eMargin), 'float32')));
-          secondCount = tf.sum(mask).dataSync()[0]!;
+          secondMask = tf.keep(mask);
           return maskedMean(entropy, mask);
         },
       );
-      const reliable = tf.tidy(() => tf.sum(firstMask).dataSync()[0]!);
-      firstMask.dispose();
+      const [reliable, secondCount] = await Promise.all([readScalar(tf.sum(firstMask)), readScalar(tf.sum(secondMask!))]);
+      disposeAll([firstMask, secondMask]);
       updates++;
       // A NaN loss in the official code (no sample kept) leaves the EMA as it was.
       if (secondCount > 0) lossEma = lossEma === undefined ? r.secondLoss : o.emaMomentum * lossEma + (1 - o.emaMomentum) * r.secondLoss;

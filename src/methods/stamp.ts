@@ -82,12 +82,13 @@ export function createStamp(model: AdaptableModel, ctx: MethodContext, overrides
       const probs = tf.div(probSum, o.augViews + 1) as tf.Tensor2D;
       probSum.dispose();
       const entropy = probsEntropy(probs, 1e-5) as tf.Tensor1D;
-      const [labels, entropies, agrees] = tf.tidy(() => {
-        const labelsT = tf.argMax(originLogits, 1);
-        const agree = o.consistencyFilter ? tf.equal(labelsT, tf.argMax(normModel.forward(images).logits, 1)) : tf.onesLike(labelsT);
-        return [labelsT.arraySync() as number[], entropy.arraySync() as number[], agree.arraySync() as number[]];
+      const [labelsT, agreeT] = tf.tidy(() => {
+        const l = tf.argMax(originLogits, 1);
+        return [l, o.consistencyFilter ? tf.equal(l, tf.argMax(normModel.forward(images).logits, 1)) : tf.onesLike(l)];
       });
       originLogits.dispose();
+      const [labels, entropies, agrees] = await Promise.all([labelsT.array() as Promise<number[]>, entropy.array() as Promise<number[]>, agreeT.array() as Promise<number[]>]);
+      disposeAll([labelsT, agreeT]);
       const keep = labels.flatMap((_, i) => (agrees[i] && entropies[i]! < margin ? [i] : []));
       const singles = tf.unstack(images) as tf.Tensor3D[];
       memory.append(keep.map((i) => singles[i]!), keep.map((i) => labels[i]!));
@@ -95,7 +96,7 @@ export function createStamp(model: AdaptableModel, ctx: MethodContext, overrides
       let loss = NaN;
       if (memory.size > 0) {
         const data = tf.stack(memory.read()) as tf.Tensor4D;
-        loss = samStep(optimizer, o.rho, memoryLoss(data)).firstLoss;
+        loss = (await samStep(optimizer, o.rho, memoryLoss(data))).firstLoss;
         data.dispose();
         updates++;
         optimizer.lr = cosineLr(o.lr, updates, o.tMax);

@@ -55,6 +55,8 @@ export interface LaneConfig {
   compareSource?: boolean;
   /** Guard rails (NaN/Inf rollback, collapse reset); on with defaults unless false. */
   guard?: GuardSettings | false;
+  /** Hyper-parameter overrides of the method (see methodInfo(name).defaults). */
+  overrides?: Record<string, unknown>;
 }
 
 export interface RuntimeMemory {
@@ -155,7 +157,7 @@ export class TTASession {
     this.lanes?.dispose();
     this.lanes = undefined;
     const ctx: MethodContext = { seed: config.seed ?? 0, dataset: config.dataset };
-    this.lanes = await LaneRunner.create(model, async (m) => this.guarded(await createMethod(config.method, m, ctx), m, config.guard), {
+    this.lanes = await LaneRunner.create(model, async (m) => this.guarded(await createMethod(config.method, m, ctx, { overrides: config.overrides }), m, config.guard), {
       compareSource: config.compareSource ?? true,
     });
   }

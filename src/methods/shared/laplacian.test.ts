@@ -16,13 +16,13 @@ test('kNN affinity on points of a line picks the nearest others; rbf uses the me
   assert.equal(sym[2 * 4 + 1], 0.5);
 });
 
-test('without affinity the output is the model prediction; with it Y is a fixed point of softmax(log p + W Y)', () => {
+test('without affinity the output is the model prediction; with it Y is a fixed point of softmax(log p + W Y)', async () => {
   const p = tf.tensor2d([[0.7, 0.2, 0.1], [0.3, 0.4, 0.3], [0.2, 0.2, 0.6], [0.45, 0.45, 0.1]]);
   const unary = tf.neg(tf.log(tf.add(p, 1e-10))) as tf.Tensor2D;
-  const none = laplacianOptimize(unary, tf.zeros([4, 4]));
+  const none = await laplacianOptimize(unary, tf.zeros([4, 4]));
   assert.ok(maxAbsDiff(values(none.probs), values(p)) < 1e-6);
   const w = tf.tensor2d([[0, 1, 0, 1], [1, 0, 0, 1], [0, 0, 0, 0], [1, 1, 0, 0]]);
-  const r = laplacianOptimize(unary, w);
+  const r = await laplacianOptimize(unary, w);
   assert.ok(r.iterations > 2 && r.iterations < 100);
   const again = tf.softmax(tf.add(tf.neg(unary), tf.matMul(w, r.probs)));
   assert.ok(maxAbsDiff(values(again), values(r.probs)) < 1e-4, 'fixed point');

@@ -4,6 +4,7 @@
  * relative energy change falls to 1e-8 (fiveai/LAME laplacian_optimization).
  */
 import * as tf from '@tensorflow/tfjs';
+import { readScalar } from './tensors.ts';
 
 export type AffinityKind = 'rbf' | 'knn' | 'linear';
 
@@ -53,7 +54,7 @@ export interface LaplacianResult {
 }
 
 /** Minimise sum(unary*Y - lambda*(W Y)*Y + Y log Y) by the official fixed-point iteration. */
-export function laplacianOptimize(unary: tf.Tensor2D, kernel: tf.Tensor2D, lambda = 1, maxSteps = 100): LaplacianResult {
+export async function laplacianOptimize(unary: tf.Tensor2D, kernel: tf.Tensor2D, lambda = 1, maxSteps = 100): Promise<LaplacianResult> {
   let y = tf.tidy(() => tf.softmax(tf.neg(unary)) as tf.Tensor2D);
   let oldE = Infinity;
   let energy = NaN;
@@ -67,8 +68,7 @@ export function laplacianOptimize(unary: tf.Tensor2D, kernel: tf.Tensor2D, lambd
     });
     y.dispose();
     y = next;
-    energy = e.dataSync()[0]!;
-    e.dispose();
+    energy = await readScalar(e);
     iterations = i + 1;
     if (i > 1 && Math.abs(energy - oldE) <= 1e-8 * Math.abs(oldE)) break;
     oldE = energy;

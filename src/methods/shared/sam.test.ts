@@ -17,12 +17,12 @@ function loss(vars: tf.Variable[]) {
     tf.addN(vars.map((v, i) => tf.sum(tf.add(tf.mul(0.5, tf.mul(tf.tensor1d(A[i]!), tf.square(v))), tf.mul(tf.tensor1d(B[i]!), v))))) as tf.Scalar;
 }
 
-test('SAM two-step update equals the hand computation w - lr * grad(w + rho * g / ||g||)', () => {
+test('SAM two-step update equals the hand computation w - lr * grad(w + rho * g / ||g||)', async () => {
   const vars = W0.map((w) => tf.variable(tf.tensor1d(w)));
   const rho = 0.05;
   const lr = 0.1;
   const opt = new Sgd(vars, { lr });
-  const r = samStep(opt, rho, loss(vars));
+  const r = await samStep(opt, rho, loss(vars));
   const g = W0.map((w, i) => w.map((wj, j) => A[i]![j]! * wj + B[i]![j]!));
   const norm = Math.sqrt(g.flat().reduce((s, x) => s + x * x, 0));
   const perturbed = W0.map((w, i) => w.map((wj, j) => wj + (rho * g[i]![j]!) / (norm + 1e-12)));
@@ -36,13 +36,13 @@ test('SAM two-step update equals the hand computation w - lr * grad(w + rho * g 
   vars.forEach((v) => v.dispose());
 });
 
-test('with lr 0 the weights come back bit-exactly and no tensors leak', () => {
+test('with lr 0 the weights come back bit-exactly and no tensors leak', async () => {
   const vars = W0.map((w) => tf.variable(tf.tensor1d(w)));
   const before0 = vars.map(values);
   const opt = new Sgd(vars, { lr: 0 });
-  samStep(opt, 0.05, loss(vars));
+  await samStep(opt, 0.05, loss(vars));
   const n = tf.memory().numTensors;
-  samStep(opt, 0.05, loss(vars));
+  await samStep(opt, 0.05, loss(vars));
   assert.equal(tf.memory().numTensors, n);
   assert.deepEqual(vars.map(values), before0);
   opt.dispose();

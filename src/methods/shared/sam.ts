@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { hasFusedUpdates, samPerturbFused } from '../../kernels/index.ts';
 import type { Optimizer } from './optim.ts';
-import { cloneValues, disposeAll, lossAndGrads } from './tensors.ts';
+import { cloneValues, disposeAll, lossAndGrads, readScalar } from './tensors.ts';
 
 export interface SamResult {
   /** Loss at w (first pass) and at w + e (second pass). */
@@ -23,7 +23,7 @@ export function globalNorm(ts: readonly tf.Tensor[]): tf.Scalar {
  * One SAM update. `secondLoss` may differ from `firstLoss` (SAR filters the second pass with
  * the first pass's sample selection); both are evaluated with gradients w.r.t. optimizer.vars.
  */
-export function samStep(optimizer: Optimizer, rho: number, firstLoss: () => tf.Scalar, secondLoss: () => tf.Scalar = firstLoss): SamResult {
+export async function samStep(optimizer: Optimizer, rho: number, firstLoss: () => tf.Scalar, secondLoss: () => tf.Scalar = firstLoss): Promise<SamResult> {
   const vars = optimizer.vars;
   const first = lossAndGrads(vars, firstLoss);
   const old = cloneValues(vars);
@@ -33,13 +33,13 @@ export function samStep(optimizer: Optimizer, rho: number, firstLoss: () => tf.S
       const scale = tf.div(rho, tf.add(globalNorm(first.grads), 1e-12));
       vars.forEach((v, i) => v.assign(tf.add(v, tf.mul(first.grads[i]!, scale))));
     });
-  const firstValue = first.loss.dataSync()[0]!;
-  disposeAll([first.loss, ...first.grads]);
+  disposeAll(first.grads);
   const second = lossAndGrads(vars, secondLoss);
   vars.forEach((v, i) => v.assign(old[i]!));
   disposeAll(old);
   optimizer.step(second.grads);
-  const secondValue = second.loss.dataSync()[0]!;
-  disposeAll([second.loss, ...second.grads]);
+  disposeAll(second.grads);
+  // Read after all the work is queued, so the device is not stalled between the passes.
+  const [firstValue, secondValue] = await Promise.all([readScalar(first.loss), readScalar(second.loss)]);
   return { firstLoss: firstValue, secondLoss: secondValue };
 }

@@ -21,12 +21,12 @@ test('EMA update is exactly m * t + (1 - m) * s in float32', () => {
   student.dispose();
 });
 
-test('stochastic restore resets each element with probability p, to the source value, seeded', () => {
+test('stochastic restore resets each element with probability p, to the source value, seeded', async () => {
   const n = 200_000;
   const p = 0.01;
   const source = tf.zeros([n]);
   const v = tf.variable(tf.ones([n]));
-  const count = stochasticRestore([v], [source], p, new Rng(3), true);
+  const count = await stochasticRestore([v], [source], p, new Rng(3), true);
   const vals = values(v);
   const zeros = vals.filter((x) => x === 0).length;
   assert.equal(zeros, count);
@@ -34,10 +34,10 @@ test('stochastic restore resets each element with probability p, to the source v
   const sd = Math.sqrt(n * p * (1 - p));
   assert.ok(Math.abs(count - n * p) < 4 * sd, `restored ${count}, expected ${n * p} +- ${4 * sd}`);
   const again = tf.variable(tf.ones([n]));
-  stochasticRestore([again], [source], p, new Rng(3));
+  await stochasticRestore([again], [source], p, new Rng(3));
   assert.deepEqual(values(again), vals, 'same seed, same mask');
   const before0 = tf.memory().numTensors;
-  stochasticRestore([again], [source], p, new Rng(4));
+  await stochasticRestore([again], [source], p, new Rng(4));
   assert.equal(tf.memory().numTensors, before0);
   [source, v, again].forEach((t) => t.dispose());
 });

@@ -2,6 +2,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { emaUpdateFused, hasFusedUpdates } from '../../kernels/index.ts';
 import type { Rng } from '../../util/rng.ts';
+import { readScalar } from './tensors.ts';
 
 /** teacher <- momentum * teacher + (1 - momentum) * student (CoTTA alpha 0.999; RoTTA 1 - nu). */
 export function emaUpdate(teacher: readonly tf.Variable[], student: readonly tf.Variable[], momentum: number): void {
@@ -20,19 +21,19 @@ export function emaUpdate(teacher: readonly tf.Variable[], student: readonly tf.
 /**
  * Each element goes back to its source value with probability p (CoTTA), masks drawn from
  * tfjs's seeded uniform generator with seeds from `rng`. Returns how many elements were reset
- * when `count` is set (a device read; off in the hot path).
+ * when `count` is set (an async device read; off in the hot path).
  */
-export function stochasticRestore(vars: readonly tf.Variable[], sources: readonly tf.Tensor[], p: number, rng: Rng, count = false): number {
+export async function stochasticRestore(vars: readonly tf.Variable[], sources: readonly tf.Tensor[], p: number, rng: Rng, count = false): Promise<number> {
   if (vars.length !== sources.length) throw new Error(`stochasticRestore: ${vars.length} variables vs ${sources.length} source tensors`);
-  let restored = 0;
-  tf.tidy(() => {
+  const restored = tf.tidy(() => {
     const counts: tf.Scalar[] = [];
     vars.forEach((v, i) => {
       const mask = tf.less(tf.randomUniform(v.shape, 0, 1, 'float32', rng.seedForTf()), p);
       v.assign(tf.where(mask, sources[i]!, v));
       if (count) counts.push(tf.sum(tf.cast(mask, 'int32')));
     });
-    if (count && counts.length) restored = tf.addN(counts).dataSync()[0]!;
+    return count && counts.length ? tf.addN(counts) : undefined;
   });
-  return restored;
+  if (!restored) return 0;
+  return readScalar(restored);
 }

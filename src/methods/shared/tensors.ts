@@ -33,6 +33,18 @@ export function lossAndGrads(vars: readonly tf.Variable[], loss: () => tf.Scalar
   return { loss: value, grads: ordered };
 }
 
+/**
+ * The value of a one-element tensor, read asynchronously, and the tensor disposed. A synchronous
+ * read (dataSync) in the runtime worker loses the WebGPU device (docs/demo.md).
+ */
+export async function readScalar(t: tf.Tensor): Promise<number> {
+  try {
+    return (await t.data())[0]!;
+  } finally {
+    t.dispose();
+  }
+}
+
 export function disposeAll(ts: readonly (tf.Tensor | undefined | null)[]): void {
   for (const t of ts) t?.dispose();
 }
