@@ -34,12 +34,11 @@ export async function samStep(optimizer: Optimizer, rho: number, firstLoss: () =
       vars.forEach((v, i) => v.assign(tf.add(v, tf.mul(first.grads[i]!, scale))));
     });
   disposeAll(first.grads);
+  const firstValue = await readScalar(first.loss);
   const second = lossAndGrads(vars, secondLoss);
   vars.forEach((v, i) => v.assign(old[i]!));
   disposeAll(old);
   optimizer.step(second.grads);
   disposeAll(second.grads);
-  // Read after all the work is queued, so the device is not stalled between the passes.
-  const [firstValue, secondValue] = await Promise.all([readScalar(first.loss), readScalar(second.loss)]);
-  return { firstLoss: firstValue, secondLoss: secondValue };
+  return { firstLoss: firstValue, secondLoss: await readScalar(second.loss) };
 }
