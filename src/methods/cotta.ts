@@ -17,7 +17,7 @@ import { SourceCopy, checkImages, exportWithOptimizer, importOptimizer, probsOf 
 import { adam, buildOptimizer, isLargeScale, resolveOptions, sgd } from './options.ts';
 import { augmentViews, COTTA_AUG, type CottaAugConfig } from './shared/augment.ts';
 import { softCrossEntropy } from './shared/entropy.ts';
-import { disposeAll, lossAndGrads, readScalar } from './shared/tensors.ts';
+import { disposeAll, lossAndGrads, readScalar, withStepTensors } from './shared/tensors.ts';
 import { emaUpdate, stochasticRestore } from './shared/teacher.ts';
 import type { MethodContext, StepResult, TTAMethod } from './types.ts';
 
@@ -39,20 +39,22 @@ const PHOTOMETRIC: CottaAugConfig = { ...COTTA_AUG, rotateDeg: 0, translate: 0, 
 /** Mean of the teacher's logits over `views` augmented copies, `perForward` views per pass. */
 export function averagedViewLogits(teacher: AdaptableModel, images: tf.Tensor4D, views: number, perForward: number, aug: CottaAugConfig, rng: Rng): tf.Tensor {
   let sum: tf.Tensor | undefined;
-  for (let done = 0; done < views; done += perForward) {
-    const k = Math.min(perForward, views - done);
-    const chunkSum = tf.tidy(() => {
-      const batch = augmentViews(images, k, aug, rng, true);
-      const logits = teacher.forward(batch).logits;
-      return tf.sum(tf.reshape(logits, [k, images.shape[0], ...logits.shape.slice(1)]), 0);
-    });
-    const next = sum ? tf.add(sum, chunkSum) : chunkSum;
-    if (sum) disposeAll([sum, chunkSum]);
-    sum = next;
+  try {
+    for (let done = 0; done < views; done += perForward) {
+      const k = Math.min(perForward, views - done);
+      const chunkSum = tf.tidy(() => {
+        const batch = augmentViews(images, k, aug, rng, true);
+        const logits = teacher.forward(batch).logits;
+        return tf.sum(tf.reshape(logits, [k, images.shape[0], ...logits.shape.slice(1)]), 0);
+      });
+      const next = sum ? tf.add(sum, chunkSum) : chunkSum;
+      if (sum) disposeAll([sum, chunkSum]);
+      sum = next;
+    }
+    return tf.div(sum!, views);
+  } finally {
+    sum?.dispose();
   }
-  const mean = tf.div(sum!, views);
-  sum!.dispose();
-  return mean;
 }
 
 export function createCotta(model: AdaptableModel, ctx: MethodContext, overrides?: Record<string, unknown>): TTAMethod {
@@ -76,25 +78,27 @@ export function createCotta(model: AdaptableModel, ctx: MethodContext, overrides
     adapts: 'all',
     async step(images: tf.Tensor4D): Promise<StepResult> {
       checkImages('cotta', images, model);
-      const anchorConfidence = await readScalar(tf.tidy(() => tf.mean(tf.max(probsOf(anchor.forward(images).logits), -1))));
-      const useViews = anchorConfidence < o.anchorThreshold;
-      const teacherLogits = useViews ? averagedViewLogits(teacher, images, o.views, o.viewsPerForward, aug, rng) : tf.tidy(() => teacher.forward(images).logits);
-      const target = probsOf(teacherLogits);
-      const { loss, grads } = lossAndGrads(vars, () => {
-        const student = model.forward(images).logits;
-        const ce = softCrossEntropy(student, target);
-        if (!o.symmetricLoss) return tf.mean(ce) as tf.Scalar;
-        // Symmetric version (ImageNet): 0.5 CE(teacher -> student) + 0.5 CE(student -> teacher).
-        return tf.mean(tf.add(tf.mul(0.5, ce), tf.mul(0.5, softCrossEntropy(teacherLogits, probsOf(student))))) as tf.Scalar;
+      return withStepTensors(async ({ own, ownAll, release }) => {
+        const anchorConfidence = await readScalar(tf.tidy(() => tf.mean(tf.max(probsOf(anchor.forward(images).logits), -1))));
+        const useViews = anchorConfidence < o.anchorThreshold;
+        const teacherLogits = own(useViews ? averagedViewLogits(teacher, images, o.views, o.viewsPerForward, aug, rng) : tf.tidy(() => teacher.forward(images).logits));
+        const target = own(probsOf(teacherLogits));
+        const { loss, grads } = lossAndGrads(vars, () => {
+          const student = model.forward(images).logits;
+          const ce = softCrossEntropy(student, target);
+          if (!o.symmetricLoss) return tf.mean(ce) as tf.Scalar;
+          // Symmetric version (ImageNet): 0.5 CE(teacher -> student) + 0.5 CE(student -> teacher).
+          return tf.mean(tf.add(tf.mul(0.5, ce), tf.mul(0.5, softCrossEntropy(teacherLogits, probsOf(student))))) as tf.Scalar;
+        });
+        ownAll([loss, ...grads]);
+        optimizer.step(grads);
+        emaUpdate(teacherVars, vars, o.teacherMomentum);
+        if (o.restoreProb > 0) await stochasticRestore(vars, sourceValues, o.restoreProb, rng);
+        updates++;
+        if (useViews) augmentedSteps++;
+        const lossValue = await readScalar(loss);
+        return { probs: release(target), stats: { loss: lossValue, anchorConfidence, augmented: useViews ? 1 : 0 } };
       });
-      optimizer.step(grads);
-      emaUpdate(teacherVars, vars, o.teacherMomentum);
-      if (o.restoreProb > 0) await stochasticRestore(vars, sourceValues, o.restoreProb, rng);
-      updates++;
-      if (useViews) augmentedSteps++;
-      disposeAll([...grads, teacherLogits]);
-      const lossValue = await readScalar(loss);
-      return { probs: target, stats: { loss: lossValue, anchorConfidence, augmented: useViews ? 1 : 0 } };
     },
     reset() {
       source.restore();

@@ -11,7 +11,7 @@ import { SourceCopy, checkImages, exportWithOptimizer, importOptimizer, probsOf,
 import { adam, buildOptimizer, isLargeScale, resolveOptions, sgd } from './options.ts';
 import { softmaxEntropy } from './shared/entropy.ts';
 import { computeFisher, type Fisher } from './shared/fisher.ts';
-import { disposeAll, lossAndGrads, noGrad, readScalar } from './shared/tensors.ts';
+import { lossAndGrads, noGrad, readScalar, withStepTensors } from './shared/tensors.ts';
 import type { MethodContext, StepResult, TTAMethod } from './types.ts';
 
 export function eataDefaults(ctx: MethodContext, withFisher: boolean) {
@@ -71,42 +71,44 @@ export function createEata(variant: 'eata' | 'eta') {
       adapts: 'norm-affine',
       async step(images: tf.Tensor4D): Promise<StepResult> {
         checkImages(variant, images, model);
-        let probs!: tf.Tensor2D;
-        let sel!: EataSelection;
-        const { loss, grads } = lossAndGrads(vars, () => {
-          const logits = model.forward(images).logits as tf.Tensor2D;
-          probs = tf.keep(probsOf(logits) as tf.Tensor2D);
-          const entropy = softmaxEntropy(logits) as tf.Tensor1D;
-          const stacked = noGrad(entropy, (h) => {
-            const f = eataSelect(h as tf.Tensor1D, probs, m, eMargin, o.dMargin);
-            return tf.stack([f.reliable, f.selected, f.weights]);
+        return withStepTensors(async ({ own, ownAll, release }) => {
+          let probs!: tf.Tensor2D;
+          let sel!: EataSelection;
+          const { loss, grads } = lossAndGrads(vars, () => {
+            const logits = model.forward(images).logits as tf.Tensor2D;
+            probs = own(tf.keep(probsOf(logits) as tf.Tensor2D));
+            const entropy = softmaxEntropy(logits) as tf.Tensor1D;
+            const stacked = noGrad(entropy, (h) => {
+              const f = eataSelect(h as tf.Tensor1D, probs, m, eMargin, o.dMargin);
+              return tf.stack([f.reliable, f.selected, f.weights]);
+            });
+            const [reliable, selected, weights] = tf.unstack(stacked) as [tf.Tensor1D, tf.Tensor1D, tf.Tensor1D];
+            sel = { reliable: own(tf.keep(reliable)), selected: own(tf.keep(selected)), weights: own(tf.keep(weights)) };
+            const count = tf.maximum(tf.sum(selected), 1);
+            let total = tf.div(tf.sum(tf.mul(tf.mul(entropy, weights), selected)), count);
+            if (fisher) {
+              const ewc = tf.addN(vars.map((v, i) => tf.sum(tf.mul(fisher!.fisher[i]!, tf.square(tf.sub(v, fisher!.anchor[i]!))))));
+              total = tf.add(total, tf.mul(o.fisherAlpha, ewc));
+            }
+            return total as tf.Scalar;
           });
-          const [reliable, selected, weights] = tf.unstack(stacked) as [tf.Tensor1D, tf.Tensor1D, tf.Tensor1D];
-          sel = { reliable: tf.keep(reliable), selected: tf.keep(selected), weights: tf.keep(weights) };
-          const count = tf.maximum(tf.sum(selected), 1);
-          let total = tf.div(tf.sum(tf.mul(tf.mul(entropy, weights), selected)), count);
-          if (fisher) {
-            const ewc = tf.addN(vars.map((v, i) => tf.sum(tf.mul(fisher!.fisher[i]!, tf.square(tf.sub(v, fisher!.anchor[i]!))))));
-            total = tf.add(total, tf.mul(o.fisherAlpha, ewc));
+          ownAll([loss, ...grads]);
+          const [nReliable, nSelected] = await Promise.all([readScalar(tf.sum(sel.reliable)), readScalar(tf.sum(sel.selected))]);
+          if (nSelected > 0) {
+            optimizer.step(grads);
+            updates++;
+            const next = tf.tidy(() => {
+              const mean = tf.div(tf.sum(tf.mul(probs, tf.expandDims(sel.selected, 1)), 0), nSelected) as tf.Tensor1D;
+              return m ? (tf.add(tf.mul(m, 0.9), tf.mul(mean, 0.1)) as tf.Tensor1D) : mean;
+            });
+            m?.dispose();
+            m = next;
           }
-          return total as tf.Scalar;
+          reliableTotal += nReliable;
+          selectedTotal += nSelected;
+          const lossValue = await readScalar(loss);
+          return { probs: release(probs), stats: { loss: lossValue, reliable: nReliable, selected: nSelected } };
         });
-        const [nReliable, nSelected] = await Promise.all([readScalar(tf.sum(sel.reliable)), readScalar(tf.sum(sel.selected))]);
-        if (nSelected > 0) {
-          optimizer.step(grads);
-          updates++;
-          const next = tf.tidy(() => {
-            const mean = tf.div(tf.sum(tf.mul(probs, tf.expandDims(sel.selected, 1)), 0), nSelected) as tf.Tensor1D;
-            return m ? (tf.add(tf.mul(m, 0.9), tf.mul(mean, 0.1)) as tf.Tensor1D) : mean;
-          });
-          m?.dispose();
-          m = next;
-        }
-        reliableTotal += nReliable;
-        selectedTotal += nSelected;
-        disposeAll([...grads, sel.reliable, sel.selected, sel.weights]);
-        const lossValue = await readScalar(loss);
-        return { probs, stats: { loss: lossValue, reliable: nReliable, selected: nSelected } };
       },
       reset() {
         source.restore();

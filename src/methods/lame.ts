@@ -7,6 +7,7 @@ import type { AdaptableModel } from '../model/types.ts';
 import { checkImages, requireClassifier } from './common.ts';
 import { resolveOptions } from './options.ts';
 import { affinity, laplacianOptimize, type AffinityKind } from './shared/laplacian.ts';
+import { withStepTensors } from './shared/tensors.ts';
 import type { MethodContext, StepResult, TTAMethod } from './types.ts';
 
 export function lameDefaults(_ctx: MethodContext) {
@@ -25,23 +26,22 @@ export function createLame(model: AdaptableModel, ctx: MethodContext, overrides?
     adapts: 'none',
     async step(images: tf.Tensor4D): Promise<StepResult> {
       checkImages('lame', images, model);
-      const { logits, features } = model.forward(images, { features: true });
-      if (!features) {
-        logits.dispose();
-        throw new Error(`lame: model '${model.info.name}' returned no penultimate features`);
-      }
-      const [unary, kernel] = tf.tidy(() => {
-        const normed = tf.div(features, tf.maximum(tf.norm(features, 2, 1, true), 1e-12)) as tf.Tensor2D;
-        return [tf.neg(tf.log(tf.add(tf.softmax(logits), 1e-10))) as tf.Tensor2D, affinity(normed, o.affinity as AffinityKind, o.knn, o.forceSymmetry)];
+      return withStepTensors(async ({ own, ownAll }) => {
+        const { logits, features } = model.forward(images, { features: true });
+        own(logits);
+        if (!features) throw new Error(`lame: model '${model.info.name}' returned no penultimate features`);
+        own(features);
+        const [unary, kernel] = ownAll(
+          tf.tidy(() => {
+            const normed = tf.div(features, tf.maximum(tf.norm(features, 2, 1, true), 1e-12)) as tf.Tensor2D;
+            return [tf.neg(tf.log(tf.add(tf.softmax(logits), 1e-10))) as tf.Tensor2D, affinity(normed, o.affinity as AffinityKind, o.knn, o.forceSymmetry)];
+          }),
+        );
+        const r = await laplacianOptimize(unary!, kernel!, o.lambda, o.maxSteps);
+        steps++;
+        lastIterations = r.iterations;
+        return { probs: r.probs, stats: { iterations: r.iterations, energy: r.energy } };
       });
-      logits.dispose();
-      features.dispose();
-      const r = await laplacianOptimize(unary, kernel, o.lambda, o.maxSteps);
-      unary.dispose();
-      kernel.dispose();
-      steps++;
-      lastIterations = r.iterations;
-      return { probs: r.probs, stats: { iterations: r.iterations, energy: r.energy } };
     },
     reset() {
       steps = 0;

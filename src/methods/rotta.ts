@@ -14,7 +14,7 @@ import { adam, buildOptimizer, resolveOptions } from './options.ts';
 import { augmentViews, COTTA_AUG } from './shared/augment.ts';
 import { probsEntropy, softCrossEntropy } from './shared/entropy.ts';
 import { CstuMemory } from './shared/memory.ts';
-import { disposeAll, lossAndGrads, readScalar } from './shared/tensors.ts';
+import { lossAndGrads, readScalar, withStepTensors } from './shared/tensors.ts';
 import { emaUpdate } from './shared/teacher.ts';
 import type { MethodContext, StepResult, TTAMethod } from './types.ts';
 
@@ -49,17 +49,19 @@ export function createRotta(model: AdaptableModel, ctx: MethodContext, overrides
   async function update(): Promise<number> {
     const { images, ages } = memory.items();
     if (images.length === 0) return NaN;
-    const batch = tf.stack(images) as tf.Tensor4D;
-    const strong = augmentViews(batch, 1, COTTA_AUG, rng, true);
-    teacher.setNormMode(robust);
-    const target = tf.tidy(() => probsOf(teacher.forward(batch).logits));
-    const weights = tf.tensor1d(timelinessWeights(ages));
-    const { loss, grads } = lossAndGrads(vars, () => tf.mean(tf.mul(softCrossEntropy(model.forward(strong).logits, target), weights)) as tf.Scalar);
-    optimizer.step(grads);
-    emaUpdate(teacher.parameters('all'), model.parameters('all'), 1 - o.nu);
-    updates++;
-    disposeAll([batch, strong, target, weights, ...grads]);
-    return readScalar(loss);
+    return withStepTensors(async ({ own, ownAll }) => {
+      const batch = own(tf.stack(images) as tf.Tensor4D);
+      const strong = own(augmentViews(batch, 1, COTTA_AUG, rng, true));
+      teacher.setNormMode(robust);
+      const target = own(tf.tidy(() => probsOf(teacher.forward(batch).logits)));
+      const weights = own(tf.tensor1d(timelinessWeights(ages)));
+      const { loss, grads } = lossAndGrads(vars, () => tf.mean(tf.mul(softCrossEntropy(model.forward(strong).logits, target), weights)) as tf.Scalar);
+      ownAll([loss, ...grads]);
+      optimizer.step(grads);
+      emaUpdate(teacher.parameters('all'), model.parameters('all'), 1 - o.nu);
+      updates++;
+      return readScalar(loss);
+    });
   }
 
   return {
@@ -67,21 +69,21 @@ export function createRotta(model: AdaptableModel, ctx: MethodContext, overrides
     adapts: 'norm-affine',
     async step(images: tf.Tensor4D): Promise<StepResult> {
       checkImages('rotta', images, model);
-      teacher.setNormMode({ kind: 'running' });
-      const probs = tf.tidy(() => probsOf(teacher.forward(images).logits));
-      const [labelsT, entropyT] = tf.tidy(() => [tf.argMax(probs, 1), probsEntropy(probs, 1e-6)]);
-      const [labels, entropy] = await Promise.all([labelsT.data(), entropyT.data()]);
-      disposeAll([labelsT, entropyT]);
-      const singles = tf.unstack(images) as tf.Tensor3D[];
-      let loss = NaN;
-      for (const [i, image] of singles.entries()) {
-        memory.add(image, labels[i]!, entropy[i]!);
-        seen++;
-        if (seen % o.updateFrequency === 0) loss = await update();
-      }
-      disposeAll(singles);
-      // 'loss' only when an update ran (a guard treats a NaN loss as a failed step).
-      return { probs, stats: { ...(Number.isNaN(loss) ? {} : { loss }), memory: memory.occupancy, updates } };
+      return withStepTensors(async ({ own, ownAll, release }) => {
+        teacher.setNormMode({ kind: 'running' });
+        const probs = own(tf.tidy(() => probsOf(teacher.forward(images).logits)));
+        const [labelsT, entropyT] = ownAll(tf.tidy(() => [tf.argMax(probs, 1), probsEntropy(probs, 1e-6)]));
+        const [labels, entropy] = await Promise.all([labelsT!.data(), entropyT!.data()]);
+        const singles = ownAll(tf.unstack(images) as tf.Tensor3D[]);
+        let loss = NaN;
+        for (const [i, image] of singles.entries()) {
+          memory.add(image, labels[i]!, entropy[i]!);
+          seen++;
+          if (seen % o.updateFrequency === 0) loss = await update();
+        }
+        // 'loss' only when an update ran (a guard treats a NaN loss as a failed step).
+        return { probs: release(probs), stats: { ...(Number.isNaN(loss) ? {} : { loss }), memory: memory.occupancy, updates } };
+      });
     },
     reset() {
       source.restore();

@@ -11,7 +11,7 @@ import { SourceCopy, checkImages, exportWithOptimizer, importOptimizer, probsOf 
 import { buildOptimizer, resolveOptions, sgd } from './options.ts';
 import { softmaxEntropy } from './shared/entropy.ts';
 import { samStep } from './shared/sam.ts';
-import { disposeAll, noGrad, readScalar } from './shared/tensors.ts';
+import { noGrad, readScalar, withStepTensors } from './shared/tensors.ts';
 import type { MethodContext, StepResult, TTAMethod } from './types.ts';
 
 export function sarDefaults(_ctx: MethodContext) {
@@ -39,40 +39,41 @@ export function createSar(model: AdaptableModel, ctx: MethodContext, overrides?:
     adapts: 'norm-affine-except-last-stage',
     async step(images: tf.Tensor4D): Promise<StepResult> {
       checkImages('sar', images, model);
-      let probs!: tf.Tensor;
-      let firstMask!: tf.Tensor;
-      let secondMask: tf.Tensor | undefined;
-      const r = await samStep(
-        optimizer,
-        o.rho,
-        () => {
-          const logits = model.forward(images).logits;
-          probs = tf.keep(probsOf(logits));
-          const entropy = softmaxEntropy(logits);
-          firstMask = tf.keep(noGrad(entropy, (h) => tf.cast(tf.less(h, eMargin), 'float32')));
-          return maskedMean(entropy, firstMask);
-        },
-        () => {
-          const entropy = softmaxEntropy(model.forward(images).logits);
-          const mask = noGrad(entropy, (h) => tf.mul(firstMask, tf.cast(tf.less(h, eMargin), 'float32')));
-          secondMask = tf.keep(mask);
-          return maskedMean(entropy, mask);
-        },
-      );
-      const [reliable, secondCount] = await Promise.all([readScalar(tf.sum(firstMask)), readScalar(tf.sum(secondMask!))]);
-      disposeAll([firstMask, secondMask]);
-      updates++;
-      // A NaN loss in the official code (no sample kept) leaves the EMA as it was.
-      if (secondCount > 0) lossEma = lossEma === undefined ? r.secondLoss : o.emaMomentum * lossEma + (1 - o.emaMomentum) * r.secondLoss;
-      let reset = 0;
-      if (lossEma !== undefined && lossEma < o.resetConstant) {
-        // As the official code: parameters and optimiser reset, the loss EMA is kept.
-        source.restore();
-        optimizer.reset();
-        resets++;
-        reset = 1;
-      }
-      return { probs, stats: { loss: r.firstLoss, reliable, reliableAfterSam: secondCount, lossEma: lossEma ?? NaN, reset } };
+      return withStepTensors(async ({ own, release }) => {
+        let probs!: tf.Tensor;
+        let firstMask!: tf.Tensor;
+        let secondMask: tf.Tensor | undefined;
+        const r = await samStep(
+          optimizer,
+          o.rho,
+          () => {
+            const logits = model.forward(images).logits;
+            probs = own(tf.keep(probsOf(logits)));
+            const entropy = softmaxEntropy(logits);
+            firstMask = own(tf.keep(noGrad(entropy, (h) => tf.cast(tf.less(h, eMargin), 'float32'))));
+            return maskedMean(entropy, firstMask);
+          },
+          () => {
+            const entropy = softmaxEntropy(model.forward(images).logits);
+            const mask = noGrad(entropy, (h) => tf.mul(firstMask, tf.cast(tf.less(h, eMargin), 'float32')));
+            secondMask = own(tf.keep(mask));
+            return maskedMean(entropy, mask);
+          },
+        );
+        const [reliable, secondCount] = await Promise.all([readScalar(tf.sum(firstMask)), readScalar(tf.sum(secondMask!))]);
+        updates++;
+        // A NaN loss in the official code (no sample kept) leaves the EMA as it was.
+        if (secondCount > 0) lossEma = lossEma === undefined ? r.secondLoss : o.emaMomentum * lossEma + (1 - o.emaMomentum) * r.secondLoss;
+        let reset = 0;
+        if (lossEma !== undefined && lossEma < o.resetConstant) {
+          // As the official code: parameters and optimiser reset, the loss EMA is kept.
+          source.restore();
+          optimizer.reset();
+          resets++;
+          reset = 1;
+        }
+        return { probs: release(probs), stats: { loss: r.firstLoss, reliable, reliableAfterSam: secondCount, lossEma: lossEma ?? NaN, reset } };
+      });
     },
     reset() {
       source.restore();

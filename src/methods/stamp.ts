@@ -18,7 +18,7 @@ import { probsEntropy, softmaxEntropy } from './shared/entropy.ts';
 import { ClassBalancedFifo } from './shared/memory.ts';
 import { cosineLr } from './shared/optim.ts';
 import { samStep } from './shared/sam.ts';
-import { disposeAll } from './shared/tensors.ts';
+import { withStepTensors } from './shared/tensors.ts';
 import type { MethodContext, StepResult, TTAMethod } from './types.ts';
 
 export function stampDefaults(ctx: MethodContext) {
@@ -71,38 +71,37 @@ export function createStamp(model: AdaptableModel, ctx: MethodContext, overrides
     adapts: 'norm-affine-except-last-stage',
     async step(images: tf.Tensor4D): Promise<StepResult> {
       checkImages('stamp', images, model);
-      const n = images.shape[0];
-      const originLogits = tf.tidy(() => model.forward(images).logits);
-      let probSum = probsOf(originLogits);
-      for (let v = 0; v < o.augViews; v++) {
-        const next = tf.tidy(() => tf.add(probSum, probsOf(model.forward(augmentViews(images, 1, aug, rng, false)).logits)));
-        probSum.dispose();
-        probSum = next;
-      }
-      const probs = tf.div(probSum, o.augViews + 1) as tf.Tensor2D;
-      probSum.dispose();
-      const entropy = probsEntropy(probs, 1e-5) as tf.Tensor1D;
-      const [labelsT, agreeT] = tf.tidy(() => {
-        const l = tf.argMax(originLogits, 1);
-        return [l, o.consistencyFilter ? tf.equal(l, tf.argMax(normModel.forward(images).logits, 1)) : tf.onesLike(l)];
+      return withStepTensors(async ({ own, ownAll, release }) => {
+        const n = images.shape[0];
+        const originLogits = own(tf.tidy(() => model.forward(images).logits));
+        let probSum = own(probsOf(originLogits));
+        for (let v = 0; v < o.augViews; v++) {
+          const next = own(tf.tidy(() => tf.add(probSum, probsOf(model.forward(augmentViews(images, 1, aug, rng, false)).logits))));
+          probSum.dispose();
+          probSum = next;
+        }
+        const probs = own(tf.div(probSum, o.augViews + 1) as tf.Tensor2D);
+        const entropy = own(probsEntropy(probs, 1e-5) as tf.Tensor1D);
+        const [labelsT, agreeT] = ownAll(
+          tf.tidy(() => {
+            const l = tf.argMax(originLogits, 1);
+            return [l, o.consistencyFilter ? tf.equal(l, tf.argMax(normModel.forward(images).logits, 1)) : tf.onesLike(l)];
+          }),
+        );
+        const [labels, entropies, agrees] = await Promise.all([labelsT!.array() as Promise<number[]>, entropy.array() as Promise<number[]>, agreeT!.array() as Promise<number[]>]);
+        const keep = labels.flatMap((_, i) => (agrees[i] && entropies[i]! < margin ? [i] : []));
+        const singles = ownAll(tf.unstack(images) as tf.Tensor3D[]);
+        memory.append(keep.map((i) => singles[i]!), keep.map((i) => labels[i]!));
+        let loss = NaN;
+        if (memory.size > 0) {
+          const data = own(tf.stack(memory.read()) as tf.Tensor4D);
+          loss = (await samStep(optimizer, o.rho, memoryLoss(data))).firstLoss;
+          updates++;
+          optimizer.lr = cosineLr(o.lr, updates, o.tMax);
+        }
+        // 'loss' only when an update ran (a guard treats a NaN loss as a failed step).
+        return { probs: release(probs), outlierScore: release(entropy), stats: { ...(Number.isNaN(loss) ? {} : { loss }), admitted: keep.length, memory: memory.size, lr: optimizer.lr, batch: n } };
       });
-      originLogits.dispose();
-      const [labels, entropies, agrees] = await Promise.all([labelsT.array() as Promise<number[]>, entropy.array() as Promise<number[]>, agreeT.array() as Promise<number[]>]);
-      disposeAll([labelsT, agreeT]);
-      const keep = labels.flatMap((_, i) => (agrees[i] && entropies[i]! < margin ? [i] : []));
-      const singles = tf.unstack(images) as tf.Tensor3D[];
-      memory.append(keep.map((i) => singles[i]!), keep.map((i) => labels[i]!));
-      disposeAll(singles);
-      let loss = NaN;
-      if (memory.size > 0) {
-        const data = tf.stack(memory.read()) as tf.Tensor4D;
-        loss = (await samStep(optimizer, o.rho, memoryLoss(data))).firstLoss;
-        data.dispose();
-        updates++;
-        optimizer.lr = cosineLr(o.lr, updates, o.tMax);
-      }
-      // 'loss' only when an update ran (a guard treats a NaN loss as a failed step).
-      return { probs, outlierScore: entropy, stats: { ...(Number.isNaN(loss) ? {} : { loss }), admitted: keep.length, memory: memory.size, lr: optimizer.lr, batch: n } };
     },
     reset() {
       source.restore();

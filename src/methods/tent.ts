@@ -8,7 +8,7 @@ import type { AdaptableModel } from '../model/types.ts';
 import { SourceCopy, checkImages, probsOf } from './common.ts';
 import { adam, buildOptimizer, isLargeScale, resolveOptions, sgd } from './options.ts';
 import { softmaxEntropy } from './shared/entropy.ts';
-import { disposeAll, lossAndGrads } from './shared/tensors.ts';
+import { disposeAll, lossAndGrads, readScalar, withStepTensors } from './shared/tensors.ts';
 import type { MethodContext, StepResult, TTAMethod } from './types.ts';
 
 export function tentDefaults(ctx: MethodContext) {
@@ -28,22 +28,25 @@ export function createTent(model: AdaptableModel, ctx: MethodContext, overrides?
     adapts: 'norm-affine',
     async step(images: tf.Tensor4D): Promise<StepResult> {
       checkImages('tent', images, model);
-      let probs: tf.Tensor | undefined;
-      let lossValue = 0;
-      for (let s = 0; s < o.steps; s++) {
-        const { loss, grads } = lossAndGrads(vars, () => {
-          const logits = model.forward(images).logits;
-          // Several steps return the last pass's prediction, as the official loop.
-          probs?.dispose();
-          probs = tf.keep(probsOf(logits));
-          return tf.mean(softmaxEntropy(logits)) as tf.Scalar;
-        });
-        optimizer.step(grads);
-        lossValue = (await loss.data())[0]!;
-        disposeAll([loss, ...grads]);
-        updates++;
-      }
-      return { probs: probs!, stats: { loss: lossValue } };
+      return withStepTensors(async ({ own, ownAll, release }) => {
+        let probs: tf.Tensor | undefined;
+        let lossValue = 0;
+        for (let s = 0; s < o.steps; s++) {
+          const { loss, grads } = lossAndGrads(vars, () => {
+            const logits = model.forward(images).logits;
+            // Several steps return the last pass's prediction, as the official loop.
+            probs?.dispose();
+            probs = own(tf.keep(probsOf(logits)));
+            return tf.mean(softmaxEntropy(logits)) as tf.Scalar;
+          });
+          ownAll([loss, ...grads]);
+          optimizer.step(grads);
+          lossValue = await readScalar(loss);
+          disposeAll(grads);
+          updates++;
+        }
+        return { probs: release(probs!), stats: { loss: lossValue } };
+      });
     },
     reset() {
       source.restore();

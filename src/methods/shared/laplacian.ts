@@ -59,19 +59,25 @@ export async function laplacianOptimize(unary: tf.Tensor2D, kernel: tf.Tensor2D,
   let oldE = Infinity;
   let energy = NaN;
   let iterations = 0;
-  for (let i = 0; i < maxSteps; i++) {
-    const [next, e] = tf.tidy(() => {
-      const pairwise = tf.mul(lambda, tf.matMul(kernel, y));
-      const ny = tf.softmax(tf.add(tf.neg(unary), pairwise)) as tf.Tensor2D;
-      const energyT = tf.sum(tf.addN([tf.mul(unary, ny), tf.mul(-lambda, tf.mul(pairwise, ny)), tf.mul(ny, tf.log(tf.maximum(ny, 1e-20)))]));
-      return [ny, energyT] as const;
-    });
+  try {
+    for (let i = 0; i < maxSteps; i++) {
+      const [next, e] = tf.tidy(() => {
+        const pairwise = tf.mul(lambda, tf.matMul(kernel, y));
+        const ny = tf.softmax(tf.add(tf.neg(unary), pairwise)) as tf.Tensor2D;
+        const energyT = tf.sum(tf.addN([tf.mul(unary, ny), tf.mul(-lambda, tf.mul(pairwise, ny)), tf.mul(ny, tf.log(tf.maximum(ny, 1e-20)))]));
+        return [ny, energyT] as const;
+      });
+      y.dispose();
+      y = next;
+      energy = await readScalar(e);
+      iterations = i + 1;
+      if (i > 1 && Math.abs(energy - oldE) <= 1e-8 * Math.abs(oldE)) break;
+      oldE = energy;
+    }
+  } catch (err) {
+    // A failed read (lost device) must not leak the current estimate.
     y.dispose();
-    y = next;
-    energy = await readScalar(e);
-    iterations = i + 1;
-    if (i > 1 && Math.abs(energy - oldE) <= 1e-8 * Math.abs(oldE)) break;
-    oldE = energy;
+    throw err;
   }
   return { probs: y, iterations, energy };
 }

@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { hasFusedUpdates, samPerturbFused } from '../../kernels/index.ts';
 import type { Optimizer } from './optim.ts';
-import { cloneValues, disposeAll, lossAndGrads, readScalar } from './tensors.ts';
+import { cloneValues, disposeAll, lossAndGrads, readScalar, withStepTensors } from './tensors.ts';
 
 export interface SamResult {
   /** Loss at w (first pass) and at w + e (second pass). */
@@ -25,20 +25,29 @@ export function globalNorm(ts: readonly tf.Tensor[]): tf.Scalar {
  */
 export async function samStep(optimizer: Optimizer, rho: number, firstLoss: () => tf.Scalar, secondLoss: () => tf.Scalar = firstLoss): Promise<SamResult> {
   const vars = optimizer.vars;
-  const first = lossAndGrads(vars, firstLoss);
-  const old = cloneValues(vars);
-  if (hasFusedUpdates(tf.getBackend())) samPerturbFused(vars, first.grads, rho);
-  else
-    tf.tidy(() => {
-      const scale = tf.div(rho, tf.add(globalNorm(first.grads), 1e-12));
-      vars.forEach((v, i) => v.assign(tf.add(v, tf.mul(first.grads[i]!, scale))));
-    });
-  disposeAll(first.grads);
-  const firstValue = await readScalar(first.loss);
-  const second = lossAndGrads(vars, secondLoss);
-  vars.forEach((v, i) => v.assign(old[i]!));
-  disposeAll(old);
-  optimizer.step(second.grads);
-  disposeAll(second.grads);
-  return { firstLoss: firstValue, secondLoss: await readScalar(second.loss) };
+  return withStepTensors(async ({ ownAll }) => {
+    const first = lossAndGrads(vars, firstLoss);
+    ownAll([first.loss, ...first.grads]);
+    const old = ownAll(cloneValues(vars));
+    let perturbed = true;
+    try {
+      if (hasFusedUpdates(tf.getBackend())) samPerturbFused(vars, first.grads, rho);
+      else
+        tf.tidy(() => {
+          const scale = tf.div(rho, tf.add(globalNorm(first.grads), 1e-12));
+          vars.forEach((v, i) => v.assign(tf.add(v, tf.mul(first.grads[i]!, scale))));
+        });
+      disposeAll(first.grads);
+      const firstValue = await readScalar(first.loss);
+      const second = lossAndGrads(vars, secondLoss);
+      ownAll([second.loss, ...second.grads]);
+      vars.forEach((v, i) => v.assign(old[i]!));
+      perturbed = false;
+      optimizer.step(second.grads);
+      return { firstLoss: firstValue, secondLoss: await readScalar(second.loss) };
+    } finally {
+      // A failed second pass must not leave the weights at w + e.
+      if (perturbed) vars.forEach((v, i) => v.assign(old[i]!));
+    }
+  });
 }

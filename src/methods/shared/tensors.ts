@@ -48,3 +48,35 @@ export async function readScalar(t: tf.Tensor): Promise<number> {
 export function disposeAll(ts: readonly (tf.Tensor | undefined | null)[]): void {
   for (const t of ts) t?.dispose();
 }
+
+/** Registers a step's intermediates; `release` hands one to the caller instead. */
+export interface StepTensors {
+  own<T extends tf.Tensor>(t: T): T;
+  ownAll<T extends tf.Tensor>(ts: T[]): T[];
+  release<T extends tf.Tensor>(t: T): T;
+}
+
+/**
+ * fn with its own tensors disposed on every exit, a throw half-way included (a step that fails
+ * must not leak its forward outputs, gradients or views). Tensors it `release`s are returned to
+ * the caller; persistent state (memories, teachers, optimiser slots) is never registered.
+ */
+export async function withStepTensors<T>(fn: (s: StepTensors) => Promise<T>): Promise<T> {
+  const owned = new Set<tf.Tensor>();
+  const own = <U extends tf.Tensor>(t: U): U => {
+    owned.add(t);
+    return t;
+  };
+  try {
+    return await fn({
+      own,
+      ownAll: (ts) => ts.map(own),
+      release: (t) => {
+        owned.delete(t);
+        return t;
+      },
+    });
+  } finally {
+    for (const t of owned) t.dispose();
+  }
+}
