@@ -21,6 +21,11 @@ export function createBenchMethod(name: string, model: AdaptableModel, ctx: Meth
   return createMethod(name, model, ctx, { overrides: rest, resetEvery: resetEvery as number | undefined });
 }
 
+/** Batch size per method: `explicit` (--batch) for all, else each method's published size for the data set. */
+export function batchSizesFor(methods: readonly string[], dataset: MethodContext['dataset'], explicit?: number): Record<string, number> {
+  return Object.fromEntries(methods.map((m) => [m, explicit ?? methodInfo(m).defaultBatchSize({ dataset })]));
+}
+
 /** Fail before anything runs when an override names an unknown option or has the wrong type. */
 export function checkOverrides(overrides: Record<string, Record<string, unknown>>, dataset: MethodContext['dataset']): void {
   for (const [name, values] of Object.entries(overrides)) {

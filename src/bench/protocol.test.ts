@@ -13,12 +13,13 @@ function config(over: Partial<BenchConfig> = {}): BenchConfig {
     order: 'given',
     severities: [5],
     n: 5,
-    batchSize: 2,
+    batchSizes: { a: 2, b: 2 },
     seeds: [1],
     backend: 'cpu',
     overrides: {},
     ortBaseline: false,
     forwardBatches: 1,
+    forwardBatchSize: 2,
     ...over,
   };
 }
@@ -78,8 +79,25 @@ test('continual: one reset per run, error per domain and per batch, events in or
   assert.equal(run.type, 'run');
   if (run.type === 'run') {
     assert.equal(run.result.domains.length, 2);
+    assert.equal(run.result.batchSize, 2);
     assert.ok(run.result.timeToFirstBatchMs >= 0);
   }
+});
+
+test('each method runs with its own batch size; a batch larger than a domain is that domain in one batch', async () => {
+  const sizes = new Map<string, number[]>();
+  const recorder = (method: string): Adapter => ({
+    async reset() {},
+    async step(images) {
+      sizes.set(method, [...(sizes.get(method) ?? []), images.shape[0]]);
+      return { labels: Array(images.shape[0]).fill(0), stats: {} };
+    },
+  });
+  const events: BenchEvent[] = [];
+  await runProtocol(config({ methods: ['a', 'b'], batchSizes: { a: 200, b: 2 } }), { data, createAdapter: async (m) => recorder(m), emit: (e) => events.push(e) });
+  assert.deepEqual(Object.fromEntries(sizes), { a: [5, 5], b: [2, 2, 1, 2, 2, 1] });
+  assert.deepEqual(events.flatMap((e) => (e.type === 'run' ? [[e.result.method, e.result.batchSize]] : [])), [['a', 200], ['b', 2]]);
+  await assert.rejects(runProtocol(config({ batchSizes: {} }), { data, createAdapter: async (m) => recorder(m), emit: () => {} }), /a: no batch size/);
 });
 
 test('reset_each_shift resets at every domain; resuming skips finished domains', async () => {
@@ -130,7 +148,7 @@ const oracle: Adapter = {
 
 test('mixed domains: samples are scored against their own domain; results come at the end', async () => {
   const events: BenchEvent[] = [];
-  await runProtocol(config({ settings: ['mixed_domains'], batchSize: 4 }), { data, createAdapter: async () => oracle, emit: (e) => events.push(e) });
+  await runProtocol(config({ settings: ['mixed_domains'], batchSizes: { a: 4 } }), { data, createAdapter: async () => oracle, emit: (e) => events.push(e) });
   const domains = events.filter((e) => e.type === 'domain').map((e) => e.result);
   assert.deepEqual(domains.map((d) => [d.corruption, d.n, d.errorPct]), [['fog', 5, 0], ['snow', 5, 0]]);
   assert.equal(domains[0]!.images + domains[1]!.images, 10);
@@ -183,7 +201,7 @@ test('segmentation: per-pixel labels give pixel error and mIoU per domain', asyn
     },
   };
   const events: BenchEvent[] = [];
-  await runProtocol(config({ n: 4, batchSize: 2 }), { data: seg, createAdapter: async () => adapter, emit: (e) => events.push(e), segmentation: { numClasses: 2 } });
+  await runProtocol(config({ n: 4, batchSizes: { a: 2 } }), { data: seg, createAdapter: async () => adapter, emit: (e) => events.push(e), segmentation: { numClasses: 2 } });
   const domains = events.filter((e) => e.type === 'domain').map((e) => e.result);
   assert.equal(domains.length, 2);
   // Confusion (label, predicted): (0,0) 2, (1,0) 2, (1,1) 4 -> IoU 2/4 and 4/6; 2 of 8 pixels wrong.

@@ -164,13 +164,15 @@ export async function runProtocol(config: BenchConfig, deps: ProtocolDeps): Prom
       if (s.size < config.n) throw new Error(`${run.domains[i]!.corruption} severity ${run.domains[i]!.severity}: ${s.size} images available, --n asks for ${config.n}`);
     }
     const { setting, labelOrder } = STREAMS[run.setting];
+    const batchSize = config.batchSizes[run.method];
+    if (!batchSize) throw new Error(`${run.method}: no batch size in the benchmark configuration (batchSizes: ${JSON.stringify(config.batchSizes)})`);
     const seg = deps.segmentation;
     if (seg && run.setting === 'correlated') throw new Error('segmentation benchmarks support the continual and reset_each_shift settings');
     const stream: AsyncIterable<Batch> = seg
-      ? segmentationBatches(domainSources, setting, config.n, config.batchSize)
+      ? segmentationBatches(domainSources, setting, config.n, batchSize)
       : await buildStream(
           run.domains.map((d, i) => ({ name: `${d.corruption}-${d.severity}`, source: domainSources[i]! })),
-          { setting, batchSize: config.batchSize, seed: run.seed, labelOrder, perDomain: config.n, openSet: outliers ? { share: outlierShare, sources: outliers } : undefined },
+          { setting, batchSize, seed: run.seed, labelOrder, perDomain: config.n, openSet: outliers ? { share: outlierShare, sources: outliers } : undefined },
         );
     const adapter = await deps.createAdapter(run.method, run.seed);
     await adapter.reset();
@@ -262,6 +264,6 @@ export async function runProtocol(config: BenchConfig, deps: ProtocolDeps): Prom
     }
     if (setting === 'mixed_domains') run.todo.forEach((i) => results.push(emitDomain(i)));
     else if (current >= 0 && todo.has(current)) results.push(emitDomain(current));
-    deps.emit({ type: 'run', result: { ...key, timeToFirstBatchMs, domains: results } });
+    deps.emit({ type: 'run', result: { ...key, batchSize, timeToFirstBatchMs, domains: results } });
   }
 }

@@ -51,7 +51,10 @@ export interface BenchConfig {
   severities: number[];
   /** Images per domain (corruption x severity). */
   n: number;
-  batchSize: number;
+  /** --batch when given: every method's batch size. */
+  batchSize?: number;
+  /** Batch size of each method's runs: --batch, else the method's published size for the data set. */
+  batchSizes: Record<string, number>;
   seeds: number[];
   backend: BackendChoice;
   /** Hyper-parameter overrides per method name. */
@@ -60,8 +63,9 @@ export interface BenchConfig {
   openSet?: { share: number };
   /** Also time forward passes of the same ONNX model in onnxruntime-web. */
   ortBaseline: boolean;
-  /** Batches timed for the forward-only throughput figures. */
+  /** Batches timed for the forward-only throughput figures, and their size. */
   forwardBatches: number;
+  forwardBatchSize: number;
 }
 
 export interface RunKey {
@@ -94,6 +98,8 @@ export interface DomainResult extends RunKey {
 }
 
 export interface RunResult extends RunKey {
+  /** Images per step of this run. */
+  batchSize: number;
   /** Wall time of the run's first step, including any one-off set-up inside it. */
   timeToFirstBatchMs: number;
   domains: DomainResult[];

@@ -61,7 +61,7 @@ const api = {
       const probe = await data.domain(config.corruptions[0]!, config.severities[0]!);
       const probeBatches: ImageBatch[] = [];
       for (let b = 0; b <= config.forwardBatches; b++) {
-        const idx = Array.from({ length: config.batchSize }, (_, k) => (b * config.batchSize + k) % Math.min(probe.size, config.n));
+        const idx = Array.from({ length: config.forwardBatchSize }, (_, k) => (b * config.forwardBatchSize + k) % Math.min(probe.size, config.n));
         probeBatches.push({ data: (await probe.get(idx)).images, shape: [idx.length, probe.height, probe.width, 3] });
       }
       const forward = [await forwardThroughput(session, probeBatches, backend.backend)];

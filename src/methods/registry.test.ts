@@ -26,6 +26,14 @@ test('registry lists every method with published per-dataset defaults', () => {
   assert.throws(() => methodInfo('tnet'), /unknown TTA method 'tnet'/);
 });
 
+test('registry reports the published batch sizes per data set', () => {
+  const sizes = (dataset: 'cifar10' | 'cifar100' | 'imagenet' | 'camvid') => Object.fromEntries([...METHODS.values()].map((m) => [m.name, m.defaultBatchSize({ dataset })]));
+  const cifar = { source: 200, bn: 200, 'bn-alpha': 200, 'bn-ema': 200, tent: 200, eata: 200, eta: 200, cotta: 200, rotta: 64, stamp: 64, sar: 200, lame: 200 };
+  assert.deepEqual(sizes('cifar10'), cifar);
+  assert.deepEqual(sizes('cifar100'), cifar);
+  for (const dataset of ['imagenet', 'camvid'] as const) assert.deepEqual(Object.values(sizes(dataset)), Array(12).fill(64), dataset);
+});
+
 test('every method runs a few steps on the tiny model without leaking tensors, and reset gives the source back', async () => {
   for (const name of METHODS.keys()) {
     const model = createTinyModel({ seed: 4 });

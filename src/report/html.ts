@@ -64,7 +64,7 @@ export function renderHtml(results: BenchResults): string {
           curves.map((c) => ({ name: c.name, values: smooth(c.values, window) })),
           curves[0]!.boundaries,
           `${batchLabel}${window > 1 ? `, mean of ${window} batches` : ''}`,
-          `batch (${results.config.batchSize} images each)`,
+          "batch (each method's batch size: see above)",
         ),
       );
     }

@@ -2,6 +2,17 @@
 import type { BenchResults } from '../bench/types.ts';
 import { buildTables, fmt, primaryMetric, throughputRows } from './summary.ts';
 
+/** Batch size each method ran with (from its runs), grouped: '200 (source, tent), 64 (rotta)'. */
+export function batchSizesLine(results: BenchResults): string {
+  const groups = new Map<number, string[]>();
+  for (const m of results.config.methods) {
+    const size = results.runs.find((r) => r.method === m)?.batchSize ?? results.config.batchSizes[m]!;
+    groups.set(size, [...(groups.get(size) ?? []), m]);
+  }
+  const sizes = [...groups].map(([size, ms]) => `${size} (${ms.join(', ')})`).join(', ');
+  return `- batch size: ${sizes}; ${results.config.batchSize === undefined ? "each method's published size for the data set" : 'set by --batch'}`;
+}
+
 export function describeRun(results: BenchResults): string[] {
   const c = results.config;
   const e = results.environment;
@@ -9,7 +20,8 @@ export function describeRun(results: BenchResults): string[] {
   const status = card && typeof card.status === 'string' ? ` (card status: ${card.status}${card.epoch !== undefined ? `, epoch ${String(card.epoch)}` : ''})` : '';
   return [
     `- model: ${results.model.name}${status}, sha256 ${results.model.hash}`,
-    `- data: ${c.dataset.kind} from ${c.dataset.source}; ${c.n} images per domain; severities ${c.severities.join(', ')}; batch ${c.batchSize}; seeds ${c.seeds.join(', ')}`,
+    `- data: ${c.dataset.kind} from ${c.dataset.source}; ${c.n} images per domain; severities ${c.severities.join(', ')}; seeds ${c.seeds.join(', ')}`,
+    batchSizesLine(results),
     `- backend: ${e.backend.backend}${e.backend.wasmThreads ? ` (${e.backend.wasmThreads} threads)` : ''}; browser ${e.browserVersion}; ${e.machine.cpus} x ${e.machine.cpuModel}, ${e.machine.platform}/${e.machine.arch}`,
     `- run: ${results.startedAt} to ${results.finishedAt}`,
   ];

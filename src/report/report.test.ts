@@ -9,7 +9,7 @@ function domain(method: string, seed: number, domainIndex: number, corruption: s
 }
 
 function run(method: string, seed: number, errs: [number, number], ms: number): RunResult {
-  return { method, setting: 'continual', seed, timeToFirstBatchMs: 100 + seed, domains: [domain(method, seed, 0, 'gaussian_noise', errs[0], ms), domain(method, seed, 1, 'fog', errs[1], ms)] };
+  return { method, setting: 'continual', seed, batchSize: method === 'tent' ? 200 : 5, timeToFirstBatchMs: 100 + seed, domains: [domain(method, seed, 0, 'gaussian_noise', errs[0], ms), domain(method, seed, 1, 'fog', errs[1], ms)] };
 }
 
 function fixture(): BenchResults {
@@ -24,12 +24,13 @@ function fixture(): BenchResults {
       order: 'given',
       severities: [5],
       n: 10,
-      batchSize: 5,
+      batchSizes: { source: 5, tent: 200 },
       seeds: [1, 2],
       backend: 'wasm',
       overrides: {},
       ortBaseline: true,
       forwardBatches: 3,
+      forwardBatchSize: 5,
     },
     model: { name: 'm<1>', hash: 'abc', card: { status: 'interim', epoch: 5 } },
     environment: {
@@ -80,6 +81,11 @@ test('markdown has the RobustBench table and the throughput table', () => {
   assert.match(md, /\| adapt: tent \| 50\.0 \| 102 \|/);
   assert.match(md, /sha256 abc/);
   assert.match(md, /card status: interim, epoch 5/);
+  assert.match(md, /- batch size: 5 \(source\), 200 \(tent\); each method's published size for the data set/);
+  const explicit = fixture();
+  explicit.config.batchSize = 5;
+  explicit.runs.forEach((r) => (r.batchSize = 5));
+  assert.match(renderMarkdown(explicit), /- batch size: 5 \(source, tent\); set by --batch/);
 });
 
 test('html is self-contained, escaped, with the three charts and the raw results', () => {

@@ -13,6 +13,7 @@ test('defaults: the quick continual CIFAR-10-C benchmark on the shipped samples'
   assert.deepEqual(o.severities, [5]);
   assert.deepEqual(o.seeds, [1]);
   assert.equal(o.data, 'public/samples/cifar10');
+  assert.equal(o.batchSize, undefined, "no --batch: each method's published batch size");
 });
 
 test('lists, numbers, flags and both --k v and --k=v forms', () => {

@@ -59,3 +59,18 @@ test('model and data must agree on the classes', () => {
   assert.equal(resolveConfig(ROOT, parseArgs(['--model', 'camvid-unet', '--data', join(ROOT, 'public/samples/camvid')]), ['source']).config.model.ignoreLabel, 11);
   assert.throws(() => resolveConfig(ROOT, parseArgs(['--model', 'darknet-tiny', '--data', join(ROOT, 'public/samples/imagenet'), '--ort-baseline']), ['source']), /--ort-baseline needs an ONNX model/);
 });
+
+test('batch size: each method its published size for the data set without --batch, the --batch value for all with it', () => {
+  const cifar = join(ROOT, 'public/samples/cifar10');
+  const methods = ['source', 'tent', 'rotta', 'stamp', 'sar'];
+  const published = resolveConfig(ROOT, parseArgs(['--data', cifar]), methods).config;
+  assert.deepEqual(published.batchSizes, { source: 200, tent: 200, rotta: 64, stamp: 64, sar: 200 });
+  assert.equal(published.batchSize, undefined);
+  assert.equal(published.forwardBatchSize, 64);
+  const imagenet = resolveConfig(ROOT, parseArgs(['--model', 'darknet-tiny', '--data', join(ROOT, 'public/samples/imagenet')]), methods).config;
+  assert.deepEqual(Object.values(imagenet.batchSizes), [64, 64, 64, 64, 64]);
+  const explicit = resolveConfig(ROOT, parseArgs(['--data', cifar, '--batch', '16']), methods).config;
+  assert.deepEqual(explicit.batchSizes, { source: 16, tent: 16, rotta: 16, stamp: 16, sar: 16 });
+  assert.equal(explicit.batchSize, 16);
+  assert.equal(explicit.forwardBatchSize, 16);
+});

@@ -6,8 +6,12 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { cardPreprocess, parseModelCard, type ModelCard } from '../../model/cards.ts';
 import { MOUNT_PREFIX } from './serve.ts';
+import { batchSizesFor } from '../methods.ts';
 import type { CliOptions } from './args.ts';
 import type { BenchConfig, DatasetKind, DatasetSpec, ModelSpec } from '../types.ts';
+
+/** Forward-only throughput batch without --batch (the benchmark's earlier default, so figures stay comparable). */
+const FORWARD_BATCH = 64;
 
 export interface Resolved {
   config: BenchConfig;
@@ -135,13 +139,15 @@ export function resolveConfig(root: string, opts: CliOptions, methods: string[])
     order: opts.order,
     severities: opts.severities,
     n: opts.n,
-    batchSize: opts.batchSize,
+    batchSizes: batchSizesFor(methods, model.spec.methodDefaults, opts.batchSize),
     seeds: opts.seeds,
     backend: opts.backend,
     overrides: opts.overrides,
     ortBaseline: opts.ortBaseline,
     forwardBatches: 5,
+    forwardBatchSize: opts.batchSize ?? FORWARD_BATCH,
   };
+  if (opts.batchSize !== undefined) config.batchSize = opts.batchSize;
   if (opts.openSet > 0) config.openSet = { share: opts.openSet };
   return { config, mounts: { model: model.dir, data: data.dir } };
 }

@@ -24,14 +24,14 @@ test('store: finished domains survive a reopen; completed runs are assembled in 
     const s = ResultStore.open(dir, config);
     s.saveDomain(domain('tent', 0));
     s.saveDomain(domain('tent', 1));
-    s.saveRun({ method: 'tent', setting: 'continual', seed: 1, timeToFirstBatchMs: 42, domains: [] });
+    s.saveRun({ method: 'tent', setting: 'continual', seed: 1, batchSize: 200, timeToFirstBatchMs: 42, domains: [] });
     s.saveDomain(domain('source', 0));
     const again = ResultStore.open(dir, config);
     assert.deepEqual([...again.done()].sort(), ['source|continual|s1|0', 'tent|continual|s1|0', 'tent|continual|s1|1']);
     const runs = again.runs(config, 2);
-    assert.deepEqual(runs.map((r) => [r.method, r.timeToFirstBatchMs, r.domains.map((d) => d.errorPct)]), [['tent', 42, [0, 10]]]);
+    assert.deepEqual(runs.map((r) => [r.method, r.batchSize, r.timeToFirstBatchMs, r.domains.map((d) => d.errorPct)]), [['tent', 200, 42, [0, 10]]]);
     // The first time to first batch is kept on resume.
-    again.saveRun({ method: 'tent', setting: 'continual', seed: 1, timeToFirstBatchMs: 7, domains: [] });
+    again.saveRun({ method: 'tent', setting: 'continual', seed: 1, batchSize: 200, timeToFirstBatchMs: 7, domains: [] });
     assert.equal(again.runs(config, 2)[0]!.timeToFirstBatchMs, 42);
     again.dropRun({ method: 'tent', setting: 'continual', seed: 1 });
     assert.deepEqual([...again.done()], ['source|continual|s1|0']);

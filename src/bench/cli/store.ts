@@ -79,7 +79,7 @@ export class ResultStore {
   saveRun(r: RunResult): void {
     const path = join(this.runDir, `${fileKey(r)}.json`);
     if (existsSync(path)) return;
-    writeJson(path, { method: r.method, setting: r.setting, seed: r.seed, timeToFirstBatchMs: r.timeToFirstBatchMs });
+    writeJson(path, { method: r.method, setting: r.setting, seed: r.seed, batchSize: r.batchSize, timeToFirstBatchMs: r.timeToFirstBatchMs });
   }
 
   saveForward(f: ForwardThroughput[]): void {
@@ -102,7 +102,8 @@ export class ResultStore {
           const domains = (byRun.get(runId(key)) ?? []).sort((a, b) => a.domainIndex - b.domainIndex);
           const meta = join(this.runDir, `${fileKey(key)}.json`);
           if (domains.length !== domainsPerRun || !existsSync(meta)) continue;
-          out.push({ ...key, timeToFirstBatchMs: readJson<RunResult>(meta).timeToFirstBatchMs, domains });
+          const { batchSize, timeToFirstBatchMs } = readJson<RunResult>(meta);
+          out.push({ ...key, batchSize, timeToFirstBatchMs, domains });
         }
       }
     }
