@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { AdaptableModel } from '../model/types.ts';
-import { SourceCopy, checkImages, probsOf } from './common.ts';
+import { SourceCopy, checkImages, exportWithOptimizer, importOptimizer, probsOf } from './common.ts';
 import { adam, buildOptimizer, isLargeScale, resolveOptions, sgd } from './options.ts';
 import { softmaxEntropy } from './shared/entropy.ts';
 import { disposeAll, lossAndGrads, readScalar, withStepTensors } from './shared/tensors.ts';
@@ -54,12 +54,9 @@ export function createTent(model: AdaptableModel, ctx: MethodContext, overrides?
       updates = 0;
     },
     state: () => ({ updates, ...o }),
-    exportState() {
-      const s = optimizer.exportState();
-      return { counters: { updates, optimizerStep: s.step }, tensors: s.slots };
-    },
+    exportState: () => exportWithOptimizer(optimizer, { updates }),
     importState(state) {
-      optimizer.importState({ step: state.counters.optimizerStep ?? 0, slots: state.tensors });
+      importOptimizer(optimizer, state);
       updates = state.counters.updates ?? 0;
     },
     dispose() {
