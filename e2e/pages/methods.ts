@@ -9,6 +9,7 @@ import { TFJS_WASM_PATHS } from '../../src/runtime/wasm-paths.ts';
 import { loadOnnxModel } from '../../src/model/index.ts';
 import { METHODS, createMethod, tensorSource } from '../../src/methods/index.ts';
 import { randomImages } from '../../src/methods/testing/tiny-model.ts';
+import { SMALL_SETTINGS } from '../../src/methods/testing/small-settings.ts';
 
 export interface MethodRun {
   name: string;
@@ -17,14 +18,6 @@ export interface MethodRun {
   ms: number;
 }
 
-const OVERRIDES: Record<string, Record<string, unknown>> = {
-  cotta: { views: 4, anchorThreshold: 1.01 },
-  rotta: { updateFrequency: 8, memorySize: 16 },
-  stamp: { augViews: 3, alpha: 10, memorySize: 8 },
-  eata: { fisherSize: 16, fisherBatchSize: 8, eMarginCoef: 10, dMargin: 2 },
-  eta: { eMarginCoef: 10, dMargin: 2 },
-  sar: { eMarginCoef: 10, resetConstant: 0 },
-};
 
 export async function runAll(backend: BackendName): Promise<{ backend: string; runs: MethodRun[] }> {
   const info = await initBackend(backend, { wasmPaths: TFJS_WASM_PATHS });
@@ -36,7 +29,7 @@ export async function runAll(backend: BackendName): Promise<{ backend: string; r
   const sourceImages = randomImages(16, 16, 3);
   for (const name of METHODS.keys()) {
     const model = await loadOnnxModel(bytes, { name: 'resnet-tiny' });
-    const method = await createMethod(name, model, { seed: 1, dataset: 'cifar10', sourceData: tensorSource(sourceImages) }, { overrides: OVERRIDES[name] });
+    const method = await createMethod(name, model, { seed: 1, dataset: 'cifar10', sourceData: tensorSource(sourceImages) }, { overrides: SMALL_SETTINGS[name] });
     const first = await method.step(x);
     first.probs.dispose();
     first.outlierScore?.dispose();

@@ -9,20 +9,13 @@ import { METHODS, createMethod, tensorSource } from './index.ts';
 import { softmaxEntropy } from './shared/entropy.ts';
 import { randomImages } from './testing/tiny-model.ts';
 import { useCpuBackend, values, tensorGrowth } from './testing/backend.ts';
+import { SMALL_SETTINGS } from './testing/small-settings.ts';
 
 before(useCpuBackend);
 
 const ctx = { seed: 11, dataset: 'cifar10' as const };
 const allValues = (m: AdaptableModel) => [...m.params.values(), ...m.norms.flatMap((n) => [n.runningMean, n.runningVar])].map(values);
 
-const OVERRIDES: Record<string, Record<string, unknown>> = {
-  cotta: { views: 4, anchorThreshold: 1.01 },
-  rotta: { updateFrequency: 8, memorySize: 16 },
-  stamp: { augViews: 3, alpha: 10, memorySize: 8 },
-  eata: { fisherSize: 16, fisherBatchSize: 8, eMarginCoef: 10, dMargin: 2 },
-  eta: { eMarginCoef: 10, dMargin: 2 },
-  sar: { eMarginCoef: 10, resetConstant: 0 },
-};
 
 test('resnet-tiny: Tent gradient of a BN weight equals central finite differences', async () => {
   const model = await loadOnnxModel(fixtureBytes('resnet-tiny'), { name: 'resnet-tiny' });
@@ -55,7 +48,7 @@ test('resnet-tiny: every method steps without leaks, predicts [N, 10] and resets
   for (const name of METHODS.keys()) {
     const model = await loadOnnxModel(fixtureBytes('resnet-tiny'), { name: 'resnet-tiny' });
     const src = allValues(model);
-    const method = await createMethod(name, model, { ...ctx, sourceData: tensorSource(randomImages(16, 16, 3)) }, { overrides: OVERRIDES[name] });
+    const method = await createMethod(name, model, { ...ctx, sourceData: tensorSource(randomImages(16, 16, 3)) }, { overrides: SMALL_SETTINGS[name] });
     const t0 = performance.now();
     const growth = await tensorGrowth(async () => {
       const r = await method.step(x);

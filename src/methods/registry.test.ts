@@ -6,6 +6,7 @@ import { createLame } from './lame.ts';
 import { withPeriodicReset } from './reset.ts';
 import { createTent } from './tent.ts';
 import { createTinyModel, randomImages } from './testing/tiny-model.ts';
+import { SMALL_SETTINGS } from './testing/small-settings.ts';
 import { useCpuBackend, values, maxAbsDiff, tensorGrowth } from './testing/backend.ts';
 
 before(useCpuBackend);
@@ -39,15 +40,7 @@ test('every method runs a few steps on the tiny model without leaking tensors, a
     const model = createTinyModel({ seed: 4 });
     const src = [...model.params.values(), ...model.norms.flatMap((n) => [n.runningMean, n.runningVar])].map(values);
     const x = randomImages(8, 8, 5);
-    const overrides: Record<string, Record<string, unknown>> = {
-      cotta: { views: 2, anchorThreshold: 1.01 },
-      rotta: { updateFrequency: 8, memorySize: 8 },
-      stamp: { augViews: 2, alpha: 10, memorySize: 8 },
-      eata: { fisherSize: 8, fisherBatchSize: 4, eMarginCoef: 10, dMargin: 2 },
-      eta: { eMarginCoef: 10, dMargin: 2 },
-      sar: { eMarginCoef: 10, resetConstant: 0 },
-    };
-    const method = await createMethod(name, model, { ...ctx, sourceData: tensorSource(randomImages(8, 8, 6)) }, { overrides: overrides[name] });
+    const method = await createMethod(name, model, { ...ctx, sourceData: tensorSource(randomImages(8, 8, 6)) }, { overrides: SMALL_SETTINGS[name] });
     const growth = await tensorGrowth(async () => {
       const r = await method.step(x);
       assert.deepEqual(r.probs.shape, [8, 4], name);
@@ -115,15 +108,7 @@ test('LAME output is the Laplacian fixed point over the features; the model is u
 test('batch size 1 (a protocol setting): every method predicts and adapts on single images', async () => {
   for (const name of METHODS.keys()) {
     const model = createTinyModel({ seed: 4 });
-    const overrides: Record<string, Record<string, unknown>> = {
-      cotta: { views: 2, anchorThreshold: 1.01 },
-      rotta: { updateFrequency: 2, memorySize: 4 },
-      stamp: { augViews: 2, alpha: 10, memorySize: 4 },
-      eata: { fisherSize: 4, fisherBatchSize: 1, eMarginCoef: 10, dMargin: 2 },
-      eta: { eMarginCoef: 10, dMargin: 2 },
-      sar: { eMarginCoef: 10, resetConstant: 0 },
-    };
-    const method = await createMethod(name, model, { ...ctx, sourceData: tensorSource(randomImages(4, 8, 6)) }, { overrides: overrides[name] });
+    const method = await createMethod(name, model, { ...ctx, sourceData: tensorSource(randomImages(4, 8, 6)) }, { overrides: SMALL_SETTINGS[name] });
     for (let i = 0; i < 3; i++) {
       const r = await method.step(randomImages(1, 8, 10 + i));
       assert.deepEqual(r.probs.shape, [1, 4], name);
