@@ -6,20 +6,13 @@
 import { RuntimeClient } from '../../src/runtime/client.ts';
 import type { ImageBatch } from '../../src/runtime/images.ts';
 import { Rng } from '../../src/util/rng.ts';
+import { messageOf } from './errors.ts';
 
 function batch(seed: number, n: number): ImageBatch {
   const rng = new Rng(seed);
   return { data: Uint8Array.from({ length: n * 16 * 16 * 3 }, () => Math.floor(rng.random() * 256)), shape: [n, 16, 16, 3] };
 }
 
-async function messageOf(p: Promise<unknown>): Promise<string | null> {
-  try {
-    await p;
-    return null;
-  } catch (err) {
-    return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-  }
-}
 
 /**
  * `steps` lane steps of batch `n` with one method on a fresh worker, then an export/import of

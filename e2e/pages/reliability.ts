@@ -5,6 +5,7 @@ import type { AdaptedState } from '../../src/demo/persist.ts';
 import type { BackendChoice } from '../../src/runtime/backend.ts';
 import { Rng } from '../../src/util/rng.ts';
 import { decodeImageBrowser } from '../../src/data/decode-browser.ts';
+import { messageOf } from './errors.ts';
 
 function batch(seed: number, n = 4): ImageBatch {
   const rng = new Rng(seed);
@@ -25,14 +26,6 @@ function sameState(a: AdaptedState, b: AdaptedState): boolean {
   return Object.entries(ma.tensors).every(([k, list]) => list.every((r, i) => (r === null ? mb.tensors[k]![i] === null : eq(r.data, mb.tensors[k]![i]!.data))));
 }
 
-async function messageOf(p: Promise<unknown>): Promise<string | null> {
-  try {
-    await p;
-    return null;
-  } catch (err) {
-    return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-  }
-}
 
 async function adaptedClient(backend: BackendChoice, onRestart: (e: RestartEvent) => void) {
   const c = new RuntimeClient({ checkpointEvery: 1, onRestart });
