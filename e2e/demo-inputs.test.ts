@@ -159,6 +159,7 @@ test('demo: dropped images are classified and adapted on; HTML class names rende
 });
 
 test('demo: a video file (WebM recorded in the page) drives the classifier', async () => {
+  await openDemo();
   await page.evaluate(() => {
     (document.getElementById('input') as HTMLSelectElement).value = 'video';
   });
@@ -171,6 +172,9 @@ test('demo: a video file (WebM recorded in the page) drives the classifier', asy
     canvas.width = 64;
     canvas.height = 48;
     const ctx = canvas.getContext('2d')!;
+    // Paint before capturing: a blank (transparent) canvas would record as black frames.
+    ctx.fillStyle = `rgb(${colours[0]!.join(',')})`;
+    ctx.fillRect(0, 0, 64, 48);
     const type = 'video/webm;codecs=vp8';
     if (!MediaRecorder.isTypeSupported(type)) return { type, bytes: 0 };
     const rec = new MediaRecorder(canvas.captureStream(30), { mimeType: type });

@@ -56,8 +56,10 @@ export async function restartAfter(kind: 'terminate' | 'exit') {
   const saved = c.lastCheckpoint!;
   let inflight: string | null = null;
   if (kind === 'terminate') {
-    const step = c.stepLanes(batch(4));
-    await new Promise((r) => setTimeout(r, 5));
+    // A large batch keeps the step busy well past one task turn, so the terminate lands while
+    // the step (not the checkpoint after it) is in flight.
+    const step = c.stepLanes(batch(4, 256));
+    await new Promise((r) => setTimeout(r, 0));
     c.worker!.terminate();
     inflight = await messageOf(step);
   } else {
