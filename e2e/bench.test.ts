@@ -5,9 +5,9 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -163,4 +163,29 @@ test('a rerun with the same --out resumes: finished domains are not run again', 
   assert.match(again.stderr, /resuming: 80 images of finished domains skipped/);
   const second = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as BenchResults;
   assert.deepEqual(second.runs, results.runs);
+});
+
+test('a continual CoTTA run stopped part-way resumes from its saved state and ends with the numbers of an unbroken run', async () => {
+  const args = ['scripts/bench.ts', '--dev', '--methods', 'cotta', '--corruptions', 'gaussian_noise,fog,contrast', '--n', '20', '--batch', '10', '--backend', 'wasm', '--set', 'cotta.views=4'];
+  const unbroken = mkdtempSync(join(tmpdir(), 'webtta-bench-unbroken-'));
+  const broken = mkdtempSync(join(tmpdir(), 'webtta-bench-broken-'));
+  try {
+    await run('node', ['--import', 'tsx', ...args, '--out', unbroken], { cwd: ROOT, timeout: 300_000 });
+    // Interrupt (Ctrl-C) as soon as the first domain's state is saved.
+    const child = spawn('node', ['--import', 'tsx', ...args, '--out', broken], { cwd: ROOT, stdio: 'ignore' });
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    const state = join(broken, 'states', 'cotta__continual__s1.json');
+    while (!existsSync(state) && child.exitCode === null) await new Promise((r) => setTimeout(r, 50));
+    child.kill('SIGINT');
+    assert.equal(await exited, 130, 'stopped by the interrupt, before the run finished');
+    const resumed = await run('node', ['--import', 'tsx', ...args, '--out', broken], { cwd: ROOT, timeout: 300_000 });
+    assert.match(resumed.stderr, /cotta continual seed 1: resuming after domain [12] of 3/);
+    const numbers = (dir: string) =>
+      (JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as BenchResults).runs.map((r) => r.domains.map((d) => [d.corruption, d.errorPct, d.batchErrorPct, d.stats]));
+    assert.deepEqual(numbers(broken), numbers(unbroken));
+    assert.ok(!existsSync(state), 'a finished run drops its saved state');
+  } finally {
+    rmSync(unbroken, { recursive: true, force: true });
+    rmSync(broken, { recursive: true, force: true });
+  }
 });

@@ -15,7 +15,7 @@ import { Progress } from '../src/bench/cli/progress.ts';
 import { resolveConfig } from '../src/bench/cli/resolve.ts';
 import { serveBench } from '../src/bench/cli/serve.ts';
 import { ResultStore } from '../src/bench/cli/store.ts';
-import { domainId, domainOrder, planRuns, type BenchEvent } from '../src/bench/protocol.ts';
+import { domainId, domainOrder, planRuns, type BenchEvent, type RunCheckpoint } from '../src/bench/protocol.ts';
 import type { BenchResults, Environment } from '../src/bench/types.ts';
 import type { WorkerRunResult } from '../src/bench/worker.ts';
 import type { PageInfo } from '../src/bench/page.ts';
@@ -48,11 +48,14 @@ async function main(): Promise<void> {
   const progress = new Progress();
   const verbose = (m: string) => opts.verbose && progress.log(m);
 
-  // Continual runs that stopped part-way restart from their first domain: forget their partial results.
+  // Runs that stopped part-way go on from their saved state; those without a usable one restart: forget their partial results.
   const done = store.done();
-  for (const run of planRuns(config, done)) {
-    if (run.setting === 'continual' && run.todo.length > 0 && run.domains.some((_, i) => done.has(domainId(run, i)))) {
-      progress.log(`${run.method} ${run.setting} seed ${run.seed}: interrupted part-way; continual runs restart from their first domain`);
+  for (const run of planRuns(config, done, store.checkpoints())) {
+    const partial = run.domains.some((_, i) => done.has(domainId(run, i)));
+    if (run.resume) {
+      progress.log(`${run.method} ${run.setting} seed ${run.seed}: resuming after domain ${run.resume.domainIndex + 1} of ${run.domains.length}`);
+    } else if (run.setting !== 'reset_each_shift' && run.todo.length === run.domains.length && partial) {
+      progress.log(`${run.method} ${run.setting} seed ${run.seed}: interrupted part-way without a usable saved state; restarting from its first domain`);
       store.dropRun(run);
     }
   }
@@ -89,12 +92,14 @@ async function main(): Promise<void> {
           store.saveDomain(e.result);
           verbose(`${e.result.method} ${e.result.setting} s${e.result.seed} ${e.result.corruption}-${e.result.severity}: error ${e.result.errorPct.toFixed(1)}%, ${e.result.imagesPerSec.toFixed(1)} images/s`);
           break;
+        case 'checkpoint': store.saveCheckpoint(e.run, e.checkpoint); break;
         case 'run': store.saveRun(e.result); break;
       }
     });
     await page.goto(`${served.url}/bench.html`);
     await page.waitForFunction(() => document.body.dataset.ready === 'true', undefined, { timeout: 120_000 });
-    worker = await page.evaluate(([c, d]) => window.webttaBench.run(c, d), [config, [...store.done()]] as [typeof config, string[]]);
+    const resume: [typeof config, string[], [string, RunCheckpoint][]] = [config, [...store.done()], [...store.checkpoints()]];
+    worker = await page.evaluate(([c, d, k]) => window.webttaBench.run(c, d, k), resume);
   } finally {
     progress.finish();
     await stop();

@@ -4,13 +4,13 @@
  */
 import * as Comlink from 'comlink';
 import type { BenchWorkerApi, WorkerRunResult } from './worker.ts';
-import type { BenchEvent } from './protocol.ts';
+import type { BenchEvent, RunCheckpoint } from './protocol.ts';
 import type { BenchConfig } from './types.ts';
 
 declare global {
   interface Window {
     benchEvent?: (e: BenchEvent) => void;
-    webttaBench: { run(config: BenchConfig, done: string[]): Promise<WorkerRunResult & PageInfo> };
+    webttaBench: { run(config: BenchConfig, done: string[], checkpoints: [string, RunCheckpoint][]): Promise<WorkerRunResult & PageInfo> };
   }
 }
 
@@ -33,12 +33,12 @@ async function browserVersion(): Promise<string> {
 }
 
 window.webttaBench = {
-  async run(config, done) {
+  async run(config, done, checkpoints) {
     const worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' });
     const remote = Comlink.wrap<BenchWorkerApi>(worker);
     const emit = (e: BenchEvent) => window.benchEvent?.(e);
     try {
-      const result = await remote.run(config, done, Comlink.proxy(emit));
+      const result = await remote.run(config, done, checkpoints, Comlink.proxy(emit));
       return { ...result, userAgent: navigator.userAgent, browserVersion: await browserVersion(), hardwareConcurrency: navigator.hardwareConcurrency };
     } finally {
       remote[Comlink.releaseProxy]();

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { domainId, domainOrder, planRuns, runProtocol, type Adapter, type BenchEvent, type DataSource } from './protocol.ts';
+import { domainId, domainOrder, planRuns, runId, runProtocol, type Adapter, type BenchEvent, type DataSource, type RunCheckpoint } from './protocol.ts';
 import type { BenchConfig } from './types.ts';
 
 function config(over: Partial<BenchConfig> = {}): BenchConfig {
@@ -40,10 +40,17 @@ const data: DataSource = {
   },
 };
 
+/** For adapters whose state does not matter to a test. */
+const stateless = {
+  save: async () => ({ method: 'a', hash: '', values: [] }),
+  restore: async () => {},
+};
+
 /** Predicts the label right on 'fog' and always 0 on 'snow'; counts resets and steps. */
 function fakeAdapter(log: string[]): Adapter {
   let steps = 0;
   return {
+    ...stateless,
     async reset() {
       log.push(`reset@${steps}`);
     },
@@ -87,6 +94,7 @@ test('continual: one reset per run, error per domain and per batch, events in or
 test('each method runs with its own batch size; a batch larger than a domain is that domain in one batch', async () => {
   const sizes = new Map<string, number[]>();
   const recorder = (method: string): Adapter => ({
+    ...stateless,
     async reset() {},
     async step(images) {
       sizes.set(method, [...(sizes.get(method) ?? []), images.shape[0]]);
@@ -120,6 +128,64 @@ test('a partly finished continual run is redone from its start; a finished one i
   assert.deepEqual(runs.map((r) => [r.method, r.todo]), [['a', [0, 1]], ['b', []]]);
 });
 
+/** Its predictions depend on everything it has seen (the sum of red values), its whole state. */
+function memoryAdapter(): Adapter {
+  let seen = 0;
+  return {
+    async reset() {
+      seen = 0;
+    },
+    async step(images) {
+      const reds = Array.from({ length: images.shape[0] }, (_, k) => Math.round(images.data[3 * k]! * 255));
+      const labels = reds.map((r) => (r + seen) % 3);
+      seen += reds.reduce((a, b) => a + b, 0) + 1;
+      return { labels, stats: { seen } };
+    },
+    save: async () => ({ method: 'a', hash: 'h', values: [], methodState: { counters: { seen }, tensors: {} } }),
+    restore: async (state) => {
+      seen = state.methodState!.counters.seen!;
+    },
+  };
+}
+
+test('an interrupted continual run resumes from its checkpoint and gives the results of an uninterrupted one', async () => {
+  const cfg = config({ corruptions: ['fog', 'snow', 'frost'] });
+  const key = { method: 'a', setting: 'continual' as const, seed: 1 };
+  const full: BenchEvent[] = [];
+  await runProtocol(cfg, { data, createAdapter: async () => memoryAdapter(), emit: (e) => full.push(e) });
+  const checkpoints = full.flatMap((e) => (e.type === 'checkpoint' ? [e.checkpoint] : []));
+  assert.deepEqual(checkpoints.map((c) => c.domainIndex), [0, 1], 'a checkpoint after every domain but the last');
+  const fullDomains = full.flatMap((e) => (e.type === 'domain' ? [e.result] : []));
+  // Stopped after domain 0: finished domain 0 and its checkpoint survive.
+  const resumed: BenchEvent[] = [];
+  await runProtocol(cfg, {
+    data, createAdapter: async () => memoryAdapter(), emit: (e) => resumed.push(e),
+    done: new Set([domainId(key, 0)]), checkpoints: new Map([[runId(key), checkpoints[0]!]]),
+  });
+  assert.deepEqual(resumed[0], { type: 'plan', runs: 1, totalImages: 10, skippedImages: 5 });
+  const again = resumed.flatMap((e) => (e.type === 'domain' ? [e.result] : []));
+  const strip = (d: (typeof fullDomains)[number]) => [d.corruption, d.errorPct, d.batchErrorPct, d.stats];
+  assert.deepEqual(again.map(strip), fullDomains.slice(1).map(strip));
+  assert.ok(fullDomains.some((d) => d.errorPct > 0) && new Set(fullDomains.map((d) => d.errorPct)).size > 1, 'the state changes the predictions');
+});
+
+test('a checkpoint is used only when every domain up to it is finished, and never in mixed or reset settings', () => {
+  const cp = (domainIndex: number): RunCheckpoint => ({ domainIndex, state: { method: 'a', hash: '', values: [] } });
+  const cfg = config({ corruptions: ['fog', 'snow', 'frost'], settings: ['continual', 'correlated', 'mixed_domains', 'reset_each_shift'] });
+  const done = new Set<string>();
+  for (const setting of cfg.settings) done.add(domainId({ method: 'a', setting, seed: 1 }, 0));
+  const checkpoints = new Map(cfg.settings.map((setting) => [runId({ method: 'a', setting, seed: 1 }), cp(0)]));
+  assert.deepEqual(planRuns(cfg, done, checkpoints).map((r) => [r.setting, r.todo, r.resume?.domainIndex]), [
+    ['continual', [1, 2], 0],
+    ['correlated', [1, 2], 0],
+    ['mixed_domains', [0, 1, 2], undefined],
+    ['reset_each_shift', [1, 2], undefined],
+  ]);
+  // The checkpoint is after domain 1 but domain 1's result is missing: start over.
+  const ahead = new Map([[runId({ method: 'a', setting: 'continual', seed: 1 }), cp(1)]]);
+  assert.deepEqual(planRuns(config({ corruptions: ['fog', 'snow', 'frost'] }), done, ahead).map((r) => [r.todo, r.resume]), [[[0, 1, 2], undefined]]);
+});
+
 test('domain order: severity-major, optionally shuffled per seed', () => {
   const cfg = { corruptions: ['a', 'b', 'c', 'd', 'e'], severities: [3, 5], order: 'given' as const };
   assert.deepEqual(domainOrder(cfg, 1).map((d) => `${d.corruption}${d.severity}`), ['a3', 'b3', 'c3', 'd3', 'e3', 'a5', 'b5', 'c5', 'd5', 'e5']);
@@ -139,6 +205,7 @@ test('too few images in a domain is a clear error', async () => {
 
 /** Always right on known images; the outlier score is the red value, so outliers (red >= 200) rank first. */
 const oracle: Adapter = {
+  ...stateless,
   async reset() {},
   async step(images) {
     const reds = Array.from({ length: images.shape[0] }, (_, k) => Math.round(images.data[3 * k]! * 255));
@@ -195,6 +262,7 @@ test('segmentation: per-pixel labels give pixel error and mIoU per domain', asyn
     },
   };
   const adapter: Adapter = {
+    ...stateless,
     async reset() {},
     async step(images) {
       return { labels: Array.from({ length: images.shape[0] }, () => [0, 1]).flat(), stats: {} };

@@ -11,6 +11,7 @@ import { buildStream, type Batch, type LabelOrder, type Setting as StreamSetting
 import type { ImageSource } from '../stream/source.ts';
 import { Rng } from '../util/rng.ts';
 import type { BenchConfig, DomainResult, RunKey, RunResult, Setting } from './types.ts';
+import type { EncodedCheckpoint } from './checkpoint.ts';
 
 export interface DataSource {
   /** The images of one domain (uint8, model input size), labelled (segmentation: one label per pixel). */
@@ -31,6 +32,15 @@ export interface Adapter {
   /** Back to the source model and a fresh method state. */
   reset(): Promise<void>;
   step(images: ImageBatch): Promise<StepOutput>;
+  /** The adapted state (model values and method state, random streams included). */
+  save(): Promise<EncodedCheckpoint>;
+  restore(state: EncodedCheckpoint): Promise<void>;
+}
+
+/** A continual run's adapted state after its domain `domainIndex`: the run resumes with the next domain. */
+export interface RunCheckpoint {
+  domainIndex: number;
+  state: EncodedCheckpoint;
 }
 
 export type BenchEvent =
@@ -38,6 +48,7 @@ export type BenchEvent =
   | { type: 'plan'; runs: number; totalImages: number; skippedImages: number }
   | { type: 'progress'; run: RunKey; corruption: string; severity: number; images: number; ms: number }
   | { type: 'domain'; result: DomainResult }
+  | { type: 'checkpoint'; run: RunKey; checkpoint: RunCheckpoint }
   | { type: 'run'; result: RunResult };
 
 export interface Domain {
@@ -66,6 +77,8 @@ const STREAMS: Record<Setting, { setting: StreamSetting; labelOrder: LabelOrder 
 
 /** Settings whose model state starts from the source at every domain, so finished domains can be skipped alone. */
 const RESETS_PER_DOMAIN: ReadonlySet<Setting> = new Set(['reset_each_shift']);
+/** Settings that finish one domain before the next and carry the adapted state on: resumable from a checkpoint. */
+const CARRIES_STATE: ReadonlySet<Setting> = new Set(['continual', 'correlated']);
 
 export interface ProtocolDeps {
   data: DataSource;
@@ -73,6 +86,8 @@ export interface ProtocolDeps {
   emit(event: BenchEvent): void;
   /** domainId()s already finished in an earlier, interrupted run of the same benchmark. */
   done?: ReadonlySet<string>;
+  /** runId() -> the last saved state of an interrupted continual run. */
+  checkpoints?: ReadonlyMap<string, RunCheckpoint>;
   /** Segmentation models are scored per pixel (mIoU) over `numClasses`, skipping `ignoreLabel`. */
   segmentation?: { numClasses: number; ignoreLabel?: number };
 }
@@ -102,9 +117,11 @@ export interface PlannedRun extends RunKey {
   domains: Domain[];
   /** Indices into domains still to run. */
   todo: number[];
+  /** The state to start from (a continual run resumed after its checkpointed domain). */
+  resume?: RunCheckpoint;
 }
 
-export function planRuns(config: BenchConfig, done: ReadonlySet<string> = new Set()): PlannedRun[] {
+export function planRuns(config: BenchConfig, done: ReadonlySet<string> = new Set(), checkpoints: ReadonlyMap<string, RunCheckpoint> = new Map()): PlannedRun[] {
   const runs: PlannedRun[] = [];
   for (const setting of config.settings) {
     for (const seed of config.seeds) {
@@ -113,9 +130,16 @@ export function planRuns(config: BenchConfig, done: ReadonlySet<string> = new Se
         const domains = domainOrder(config, seed);
         const all = domains.map((_, i) => i);
         const finished = all.filter((i) => done.has(domainId(key, i)));
-        // Without a reset per domain the adapted state flows through the whole stream: resume such a run only when complete.
-        const todo = RESETS_PER_DOMAIN.has(setting) ? all.filter((i) => !finished.includes(i)) : finished.length === all.length ? [] : all;
-        runs.push({ ...key, domains, todo });
+        if (RESETS_PER_DOMAIN.has(setting)) {
+          runs.push({ ...key, domains, todo: all.filter((i) => !finished.includes(i)) });
+        } else if (finished.length === all.length) {
+          runs.push({ ...key, domains, todo: [] });
+        } else {
+          // The adapted state flows through the stream: go on after a checkpoint whose domains are all finished, else from the start.
+          const cp = CARRIES_STATE.has(setting) ? checkpoints.get(runId(key)) : undefined;
+          const usable = cp && cp.domainIndex < all.length - 1 && all.slice(0, cp.domainIndex + 1).every((i) => finished.includes(i));
+          runs.push({ ...key, domains, todo: usable ? all.slice(cp.domainIndex + 1) : all, ...(usable ? { resume: cp } : {}) });
+        }
       }
     }
   }
@@ -133,7 +157,7 @@ interface DomainTally {
 }
 
 export async function runProtocol(config: BenchConfig, deps: ProtocolDeps): Promise<void> {
-  const runs = planRuns(config, deps.done);
+  const runs = planRuns(config, deps.done, deps.checkpoints);
   const outlierShare = config.openSet?.share ?? 0;
   if (deps.segmentation && outlierShare > 0) throw new Error('open-set streams are for classification models only');
   // Open-set streams hold n known-class images per domain plus the outliers mixed in.
@@ -176,6 +200,10 @@ export async function runProtocol(config: BenchConfig, deps: ProtocolDeps): Prom
         );
     const adapter = await deps.createAdapter(run.method, run.seed);
     await adapter.reset();
+    if (run.resume) {
+      await adapter.restore(run.resume.state);
+      deps.emit({ type: 'log', message: `${runId(run)}: resumed after domain ${run.resume.domainIndex}` });
+    }
     const todo = new Set(run.todo);
     const tallies = run.domains.map((): DomainTally => ({
       cls: new ClassificationTally(),
@@ -214,7 +242,10 @@ export async function runProtocol(config: BenchConfig, deps: ProtocolDeps): Prom
     let current = -1;
     for await (const batch of stream) {
       const first = batch.domain[0]!;
-      if (setting !== 'mixed_domains' && batch.domainStart && current >= 0 && todo.has(current)) results.push(emitDomain(current));
+      if (setting !== 'mixed_domains' && batch.domainStart && current >= 0 && todo.has(current)) {
+        results.push(emitDomain(current));
+        if (CARRIES_STATE.has(run.setting)) deps.emit({ type: 'checkpoint', run: key, checkpoint: { domainIndex: current, state: await adapter.save() } });
+      }
       current = first;
       // reset_each_shift: a finished domain's batches are skipped (the model restarts from the source at the next one anyway).
       if (!todo.has(first)) continue;

@@ -12,7 +12,8 @@ import { fetchBytes } from '../data/browser.ts';
 import { ortForwardThroughput } from './ort-baseline.ts';
 import { createBenchMethod } from './methods.ts';
 import { methodInfo, type MethodContext } from '../methods/index.ts';
-import { runProtocol, type Adapter, type BenchEvent } from './protocol.ts';
+import { runProtocol, type Adapter, type BenchEvent, type RunCheckpoint } from './protocol.ts';
+import { decodeCheckpoint, encodeCheckpoint } from './checkpoint.ts';
 import type { BenchConfig, Environment, ForwardThroughput } from './types.ts';
 
 export interface WorkerRunResult {
@@ -47,7 +48,8 @@ async function fetchModel(url: string, format: 'onnx' | 'tfjs-layers'): Promise<
 }
 
 const api = {
-  async run(config: BenchConfig, done: string[], emit: (e: BenchEvent) => void): Promise<WorkerRunResult> {
+  /** `checkpoints`: runId() -> saved state of interrupted continual runs (from the output folder). */
+  async run(config: BenchConfig, done: string[], checkpoints: [string, RunCheckpoint][], emit: (e: BenchEvent) => void): Promise<WorkerRunResult> {
     const session = new TTASession();
     try {
       const backend = await session.init(config.backend, { wasmPaths: TFJS_WASM_PATHS });
@@ -82,10 +84,12 @@ const api = {
             // Methods without their own outlier score are ranked by the entropy of their prediction.
             return { labels: out.labels, outlierScore: out.outlierScore ?? out.entropy, stats: out.stats };
           },
+          save: async () => encodeCheckpoint(await session.exportMethodCheckpoint()),
+          restore: async (state) => session.importMethodCheckpoint(decodeCheckpoint(state)),
         };
       };
       const segmentation = config.model.task === 'segmentation' ? { numClasses: config.model.numClasses, ignoreLabel: config.model.ignoreLabel } : undefined;
-      await runProtocol(config, { data, createAdapter, emit, done: new Set(done), segmentation });
+      await runProtocol(config, { data, createAdapter, emit, done: new Set(done), checkpoints: new Map(checkpoints), segmentation });
       return { modelHash: info.hash, backend, forward };
     } finally {
       session.dispose();

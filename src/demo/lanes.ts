@@ -11,6 +11,7 @@ import type { AdaptableModel } from '../model/types.ts';
 import type { MethodState, TTAMethod } from '../methods/types.ts';
 import { FeedbackTrainer, type FeedbackMark, type FeedbackOptions, type FeedbackStats } from './feedback.ts';
 import type { TensorRecord } from './persist.ts';
+import { exportModelValues, importModelValues } from '../runtime/resilient-state.ts';
 
 export type LaneName = 'adapted' | 'source' | 'unsupervised';
 
@@ -133,37 +134,13 @@ export class LaneRunner {
   }
 
   /** Values of every parameter and norm statistic of the adapted model, in snapshot order. */
-  async exportValues(): Promise<TensorRecord[]> {
-    const snap = this.model.snapshot();
-    try {
-      const out: TensorRecord[] = [];
-      for (const [name, t] of snap.values) out.push({ name, shape: t.shape.slice(), data: (await t.data()) as Float32Array });
-      return out;
-    } finally {
-      snap.dispose();
-    }
+  exportValues(): Promise<TensorRecord[]> {
+    return exportModelValues(this.model);
   }
 
   /** Write exported values back; count and shapes must match this model's snapshot order. */
   importValues(values: readonly TensorRecord[], steps: number): void {
-    const current = this.model.snapshot();
-    const names = [...current.values.keys()];
-    const shapes = [...current.values.values()].map((t) => t.shape);
-    current.dispose();
-    if (values.length !== names.length) {
-      throw new Error(`adapted state has ${values.length} tensors, model '${this.model.info.name}' has ${names.length}`);
-    }
-    values.forEach((rec, i) => {
-      if (!tf.util.arraysEqual(shapes[i]!, rec.shape) || rec.data.length !== tf.util.sizeFromShape(shapes[i]!)) {
-        throw new Error(`adapted state tensor ${i} '${rec.name}' has shape [${rec.shape}], model's '${names[i]}' needs [${shapes[i]}]`);
-      }
-    });
-    const tensors = new Map(names.map((n, i) => [n, tf.tensor(values[i]!.data, values[i]!.shape)] as const));
-    try {
-      this.model.restore({ values: tensors, dispose: () => tensors.forEach((t) => t.dispose()) });
-    } finally {
-      tensors.forEach((t) => t.dispose());
-    }
+    importModelValues(this.model, values);
     this.disposeTwin();
     this.feedback?.reset();
     this.steps = steps;

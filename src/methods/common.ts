@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { AdaptableModel, ParamSnapshot } from '../model/types.ts';
 import type { Optimizer } from './shared/optim.ts';
 import type { MethodState } from './types.ts';
+import type { Rng } from '../util/rng.ts';
 
 /** The model's parameters and statistics as found, for bit-exact resets. */
 export class SourceCopy {
@@ -53,4 +54,16 @@ export function exportWithOptimizer(optimizer: Optimizer, counters: Record<strin
 /** Writes the optimiser part of a state from exportWithOptimizer back (slots are copied). */
 export function importOptimizer(optimizer: Optimizer, state: MethodState): void {
   optimizer.importState({ step: state.counters.optimizerStep ?? 0, slots: state.tensors });
+}
+
+/** A random generator's state as method-state counters `<name>Rng0..5`. */
+export function rngCounters(name: string, rng: Rng): Record<string, number> {
+  return Object.fromEntries(rng.save().map((v, i) => [`${name}Rng${i}`, v]));
+}
+
+/** Continue `rng` from counters written by rngCounters (a state without them leaves it as is). */
+export function loadRng(counters: Record<string, number>, name: string, rng: Rng): void {
+  const s = Array.from({ length: 6 }, (_, i) => counters[`${name}Rng${i}`]);
+  if (s.every((v) => v === undefined)) return;
+  rng.load(s.map((v) => v ?? NaN));
 }

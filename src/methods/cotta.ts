@@ -13,7 +13,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { AdaptableModel } from '../model/types.ts';
 import { Rng } from '../util/rng.ts';
-import { SourceCopy, checkImages, exportWithOptimizer, importOptimizer, probsOf } from './common.ts';
+import { SourceCopy, checkImages, exportWithOptimizer, importOptimizer, loadRng, probsOf, rngCounters } from './common.ts';
 import { adam, buildOptimizer, isLargeScale, resolveOptions, sgd } from './options.ts';
 import { augmentViews, COTTA_AUG, type CottaAugConfig } from './shared/augment.ts';
 import { softCrossEntropy } from './shared/entropy.ts';
@@ -108,14 +108,15 @@ export function createCotta(model: AdaptableModel, ctx: MethodContext, overrides
       updates = augmentedSteps = 0;
     },
     state: () => ({ updates, augmentedSteps, ...o }),
-    /** Optimiser and teacher weights (the random stream is not part of the state). */
-    exportState: () => exportWithOptimizer(optimizer, { updates, augmentedSteps }, { teacher: teacherVars.map((v) => tf.clone(v)) }),
+    /** Optimiser, teacher weights and the position in the random stream. */
+    exportState: () => exportWithOptimizer(optimizer, { updates, augmentedSteps, ...rngCounters('cotta', rng) }, { teacher: teacherVars.map((v) => tf.clone(v)) }),
     importState(state) {
       const saved = state.tensors.teacher;
       if (!saved || saved.length !== teacherVars.length) throw new Error(`cotta: state has ${saved?.length ?? 0} teacher tensors, the teacher has ${teacherVars.length}`);
       importOptimizer(optimizer, state);
       teacherVars.forEach((v, i) => v.assign(saved[i]!));
       ({ updates = 0, augmentedSteps = 0 } = state.counters);
+      loadRng(state.counters, 'cotta', rng);
     },
     dispose() {
       source.restore();

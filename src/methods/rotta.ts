@@ -9,7 +9,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { AdaptableModel, NormMode } from '../model/types.ts';
 import { Rng } from '../util/rng.ts';
-import { SourceCopy, checkImages, exportWithOptimizer, importOptimizer, probsOf, requireClassifier } from './common.ts';
+import { SourceCopy, checkImages, exportWithOptimizer, importOptimizer, loadRng, probsOf, requireClassifier, rngCounters } from './common.ts';
 import { adam, buildOptimizer, resolveOptions } from './options.ts';
 import { augmentViews, COTTA_AUG } from './shared/augment.ts';
 import { probsEntropy, softCrossEntropy } from './shared/entropy.ts';
@@ -94,10 +94,10 @@ export function createRotta(model: AdaptableModel, ctx: MethodContext, overrides
       seen = updates = 0;
     },
     state: () => ({ seen, updates, memory: memory.occupancy, perClass: memory.perClassCounts(), ...o }),
-    /** Optimiser, teacher weights and statistics, memory (the random stream is not part of the state). */
+    /** Optimiser, teacher weights and statistics, memory and the position in the random stream. */
     exportState() {
       const items = memory.exportItems();
-      return exportWithOptimizer(optimizer, { seen, updates }, {
+      return exportWithOptimizer(optimizer, { seen, updates, ...rngCounters('rotta', rng) }, {
         teacher: teacherState().map((v) => tf.clone(v)),
         memoryImages: items.images,
         memoryMeta: [items.meta.length ? tf.tensor2d(items.meta, [items.meta.length, 3]) : null],
@@ -112,6 +112,7 @@ export function createRotta(model: AdaptableModel, ctx: MethodContext, overrides
       const meta = memoryMeta[0] ? (memoryMeta[0].arraySync() as number[][]) : [];
       memory.importItems(memoryImages.filter((t): t is tf.Tensor => t !== null) as tf.Tensor3D[], meta);
       ({ seen = 0, updates = 0 } = state.counters);
+      loadRng(state.counters, 'rotta', rng);
     },
     dispose() {
       source.restore();

@@ -11,7 +11,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { AdaptableModel } from '../model/types.ts';
 import { Rng } from '../util/rng.ts';
-import { SourceCopy, checkImages, exportWithOptimizer, importOptimizer, probsOf, requireClassifier } from './common.ts';
+import { SourceCopy, checkImages, exportWithOptimizer, importOptimizer, loadRng, probsOf, requireClassifier, rngCounters } from './common.ts';
 import { buildOptimizer, isLargeScale, resolveOptions, sgd } from './options.ts';
 import { augmentViews, COTTA_AUG, CROP_FLIP_AUG } from './shared/augment.ts';
 import { probsEntropy, softmaxEntropy } from './shared/entropy.ts';
@@ -58,7 +58,8 @@ export function createStamp(model: AdaptableModel, ctx: MethodContext, overrides
   const optimizer = buildOptimizer(vars, o);
   const margin = o.alpha * Math.log(model.info.numClasses);
   let rng = new Rng(ctx.seed).fork('stamp');
-  let memory = new ClassBalancedFifo(o.memorySize, model.info.numClasses, rng.fork('memory'));
+  let memoryRng = rng.fork('memory');
+  let memory = new ClassBalancedFifo(o.memorySize, model.info.numClasses, memoryRng);
   let updates = 0;
 
   const memoryLoss = (data: tf.Tensor4D) => () => {
@@ -109,15 +110,16 @@ export function createStamp(model: AdaptableModel, ctx: MethodContext, overrides
       optimizer.lr = o.lr;
       memory.clear();
       rng = new Rng(ctx.seed).fork('stamp');
-      memory = new ClassBalancedFifo(o.memorySize, model.info.numClasses, rng.fork('memory'));
+      memoryRng = rng.fork('memory');
+      memory = new ClassBalancedFifo(o.memorySize, model.info.numClasses, memoryRng);
       updates = 0;
     },
     state: () => ({ updates, memory: memory.size, perClass: memory.perClassCounts(), margin, ...o }),
-    /** Optimiser, schedule position and memory (the random stream is not part of the state). */
+    /** Optimiser, schedule position, memory and the positions in the random streams. */
     exportState() {
       const items = memory.exportItems();
       const counts = Object.fromEntries(items.counts.map((c, i) => [`classCount${i}`, c]));
-      return exportWithOptimizer(optimizer, { updates, memoryTotal: items.total, ...counts }, {
+      return exportWithOptimizer(optimizer, { updates, memoryTotal: items.total, ...counts, ...rngCounters('stamp', rng), ...rngCounters('stampMemory', memoryRng) }, {
         memoryImages: items.images,
         memoryLabels: [items.labels.length ? tf.tensor1d(items.labels, 'int32') : null],
       });
@@ -129,6 +131,8 @@ export function createStamp(model: AdaptableModel, ctx: MethodContext, overrides
       const images = (state.tensors.memoryImages ?? []).filter((t): t is tf.Tensor => t !== null) as tf.Tensor3D[];
       memory.importItems(images, labels, counts, state.counters.memoryTotal ?? images.length);
       updates = state.counters.updates ?? 0;
+      loadRng(state.counters, 'stamp', rng);
+      loadRng(state.counters, 'stampMemory', memoryRng);
       optimizer.lr = updates > 0 ? cosineLr(o.lr, updates, o.tMax) : o.lr;
     },
     dispose() {

@@ -5,6 +5,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { MethodState } from '../methods/types.ts';
+import type { AdaptableModel } from '../model/types.ts';
+import type { TensorRecord } from '../demo/persist.ts';
 
 export interface SlotRecord {
   shape: number[];
@@ -55,4 +57,38 @@ export function deserializeMethodState(s: SerializedMethodState, where: string):
 
 export function disposeMethodState(state: MethodState): void {
   for (const list of Object.values(state.tensors)) for (const t of list) t?.dispose();
+}
+
+/** Values of every parameter and norm statistic of the model, in snapshot order. */
+export async function exportModelValues(model: AdaptableModel): Promise<TensorRecord[]> {
+  const snap = model.snapshot();
+  try {
+    const out: TensorRecord[] = [];
+    for (const [name, t] of snap.values) out.push({ name, shape: t.shape.slice(), data: (await t.data()) as Float32Array });
+    return out;
+  } finally {
+    snap.dispose();
+  }
+}
+
+/** Write exported values back; count and shapes must match the model's snapshot order (checked before any write). */
+export function importModelValues(model: AdaptableModel, values: readonly TensorRecord[]): void {
+  const current = model.snapshot();
+  const names = [...current.values.keys()];
+  const shapes = [...current.values.values()].map((t) => t.shape);
+  current.dispose();
+  if (values.length !== names.length) {
+    throw new Error(`adapted state has ${values.length} tensors, model '${model.info.name}' has ${names.length}`);
+  }
+  values.forEach((rec, i) => {
+    if (!tf.util.arraysEqual(shapes[i]!, rec.shape) || rec.data.length !== tf.util.sizeFromShape(shapes[i]!)) {
+      throw new Error(`adapted state tensor ${i} '${rec.name}' has shape [${rec.shape}], model's '${names[i]}' needs [${shapes[i]}]`);
+    }
+  });
+  const tensors = new Map(names.map((n, i) => [n, tf.tensor(values[i]!.data, values[i]!.shape)] as const));
+  try {
+    model.restore({ values: tensors, dispose: () => tensors.forEach((t) => t.dispose()) });
+  } finally {
+    tensors.forEach((t) => t.dispose());
+  }
 }

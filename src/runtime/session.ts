@@ -15,11 +15,21 @@ import { Simulator, type CorruptionSpec, type OverlayLoader } from '../demo/simu
 import type { FeedbackMark } from '../demo/feedback.ts';
 import type { AdaptedState } from '../demo/persist.ts';
 import { guardMethod, type GuardEvent, type GuardSettings } from '../methods/guard.ts';
-import { deserializeMethodState, disposeMethodState, serializeMethodState } from './resilient-state.ts';
+import { deserializeMethodState, disposeMethodState, exportModelValues, importModelValues, serializeMethodState, type SerializedMethodState } from './resilient-state.ts';
+import type { TensorRecord } from '../demo/persist.ts';
 
 export type ModelSource =
   | { format: 'onnx'; bytes: Uint8Array }
   | { format: 'tfjs-layers'; modelJson: object; weights: Map<string, ArrayBuffer> };
+
+/** The benchmark method's adapted state: model values plus the method's own state (optimiser, teacher, memory, random streams). */
+export interface MethodCheckpoint {
+  method: string;
+  /** sha256 of the model file the state belongs to. */
+  hash: string;
+  values: TensorRecord[];
+  methodState?: SerializedMethodState;
+}
 
 export interface LoadOptions {
   name: string;
@@ -283,6 +293,42 @@ export class TTASession {
   /** Back to the source model and a fresh method state. */
   resetMethod(): void {
     this.requireMethod().reset();
+  }
+
+  /** Save the benchmark method's adapted state (resuming a continual run mid-stream). */
+  async exportMethodCheckpoint(): Promise<MethodCheckpoint> {
+    const method = this.requireMethod();
+    const methodState = method.exportState?.();
+    const model = this.requireModel();
+    return {
+      method: method.name,
+      hash: model.info.hash,
+      values: await exportModelValues(model),
+      ...(methodState ? { methodState: await serializeMethodState(methodState) } : {}),
+    };
+  }
+
+  /** All or nothing: every check runs before the first value is written. */
+  importMethodCheckpoint(c: MethodCheckpoint): void {
+    const method = this.requireMethod();
+    const hash = this.requireModel().info.hash;
+    if (c.method !== method.name) throw new Error(`checkpoint was made by method '${c.method}', the running method is '${method.name}'`);
+    if (c.hash !== hash) throw new Error(`checkpoint is for model sha256 ${c.hash.slice(0, 12)}, the loaded model is ${hash.slice(0, 12)}`);
+    const incoming = c.methodState ? deserializeMethodState(c.methodState, `checkpoint of '${c.method}'`) : undefined;
+    try {
+      const current = method.exportState?.();
+      if (current) {
+        try {
+          checkSameLayout(current, incoming, method.name);
+        } finally {
+          disposeMethodState(current);
+        }
+      }
+      importModelValues(this.requireModel(), c.values);
+      if (incoming) method.importState!(incoming);
+    } finally {
+      if (incoming) disposeMethodState(incoming);
+    }
   }
 
   /** Predict on the batch and adapt on it (online), returning the prediction made for it. */

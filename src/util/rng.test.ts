@@ -33,3 +33,17 @@ test('dirichlet samples sum to one', () => {
   assert.equal(p.length, 10);
   assert.ok(Math.abs(p.reduce((s, v) => s + v, 0) - 1) < 1e-12);
 });
+
+test('save/load continues the same stream, including a cached normal; a bad state is refused', () => {
+  const a = new Rng(11);
+  a.normal(); // leaves a spare normal cached
+  // Over many draws the internal words take every sign: each state must save and load.
+  for (let i = 0; i < 1000; i++) new Rng(0).load(a.save()), a.random();
+  const saved = a.save();
+  const expected = [a.normal(), a.random(), a.int(0, 1000)];
+  const b = new Rng(99);
+  b.load(saved);
+  assert.deepEqual([b.normal(), b.random(), b.int(0, 1000)], expected);
+  assert.throws(() => b.load([1, 2, 3]), /4 uint32 words, a flag and a spare normal, got \[1, 2, 3\]/);
+  assert.throws(() => b.load([1, 2, 3, -4, 0, 0]), /got \[1, 2, 3, -4, 0, 0\]/);
+});

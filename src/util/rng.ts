@@ -43,6 +43,22 @@ export class Rng {
     return t;
   }
 
+  /** The full generator state, so a saved adapted state continues the same random stream. */
+  save(): number[] {
+    // Words as uint32 (the xor step leaves them signed; the bits are what matter).
+    return [this.a >>> 0, this.b >>> 0, this.c >>> 0, this.d >>> 0, this.spareNormal === undefined ? 0 : 1, this.spareNormal ?? 0];
+  }
+
+  /** Continue exactly where save() was taken. */
+  load(state: readonly number[]): void {
+    const words = state.slice(0, 4);
+    if (state.length !== 6 || !words.every((w) => Number.isInteger(w) && w >= 0 && w <= 0xffffffff) || !Number.isFinite(state[5])) {
+      throw new Error(`random generator state must be 4 uint32 words, a flag and a spare normal, got [${state.join(', ')}]`);
+    }
+    [this.a, this.b, this.c, this.d] = words as [number, number, number, number];
+    this.spareNormal = state[4] ? state[5] : undefined;
+  }
+
   /** Uniform in [0, 1). */
   random(): number {
     return this.nextUint32() / 4294967296;

@@ -51,3 +51,25 @@ test('store refuses an output folder of a different benchmark and names the fiel
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('store: the latest checkpoint per run survives a reopen; a finished or dropped run loses it', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-store-'));
+  try {
+    const s = ResultStore.open(dir, config);
+    const tent = { method: 'tent', setting: 'continual' as const, seed: 1 };
+    const state = { method: 'tent', hash: 'abc', values: [{ name: 'w', shape: [2], base64: 'AACAPwAAAEA=' }] };
+    s.saveCheckpoint(tent, { domainIndex: 0, state });
+    s.saveCheckpoint(tent, { domainIndex: 1, state });
+    s.saveCheckpoint({ ...tent, method: 'source' }, { domainIndex: 0, state: { ...state, method: 'source' } });
+    const again = ResultStore.open(dir, config);
+    assert.deepEqual(again.checkpoints(), new Map([
+      ['source|continual|s1', { domainIndex: 0, state: { ...state, method: 'source' } }],
+      ['tent|continual|s1', { domainIndex: 1, state }],
+    ]));
+    again.saveRun({ ...tent, batchSize: 200, timeToFirstBatchMs: 1, domains: [] });
+    again.dropRun({ ...tent, method: 'source' });
+    assert.equal(again.checkpoints().size, 0);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -1,17 +1,18 @@
 /**
  * The output folder as the benchmark's memory: config.json, one file per finished domain
- * and per run, so a rerun with the same --out skips what is done (resume).
+ * and per run, and the latest adapted state of each unfinished continual run
+ * (states/), so a rerun with the same --out skips what is done (resume).
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
-import { domainId, runId } from '../protocol.ts';
+import { domainId, runId, type RunCheckpoint } from '../protocol.ts';
 import type { BenchConfig, DomainResult, ForwardThroughput, RunKey, RunResult } from '../types.ts';
 
 const fileKey = (k: RunKey) => `${k.method}__${k.setting}__s${k.seed}`;
 
 /** Write-then-rename so an interrupted write never leaves a truncated result behind. */
-function writeJson(path: string, value: unknown): void {
-  writeFileSync(`${path}.tmp`, `${JSON.stringify(value, null, 1)}\n`);
+function writeJson(path: string, value: unknown, indent: number | undefined = 1): void {
+  writeFileSync(`${path}.tmp`, `${JSON.stringify(value, null, indent)}\n`);
   renameSync(`${path}.tmp`, path);
 }
 
@@ -32,10 +33,12 @@ export function configDiff(a: BenchConfig, b: BenchConfig): string[] {
 export class ResultStore {
   private readonly domainDir: string;
   private readonly runDir: string;
+  private readonly stateDir: string;
 
   private constructor(readonly dir: string) {
     this.domainDir = join(dir, 'domains');
     this.runDir = join(dir, 'runs');
+    this.stateDir = join(dir, 'states');
   }
 
   /** Open (or create) an output folder for this config; refuses a folder holding a different benchmark. */
@@ -43,6 +46,7 @@ export class ResultStore {
     const store = new ResultStore(dir);
     mkdirSync(store.domainDir, { recursive: true });
     mkdirSync(store.runDir, { recursive: true });
+    mkdirSync(store.stateDir, { recursive: true });
     const path = join(dir, 'config.json');
     if (existsSync(path)) {
       const diff = configDiff(readJson<BenchConfig>(path), config);
@@ -70,13 +74,30 @@ export class ResultStore {
     writeJson(join(this.domainDir, `${fileKey(d)}__d${d.domainIndex}.json`), d);
   }
 
-  /** Forget a run's domains (a continual run restarting from its first domain). */
+  /** Forget a run's domains and state (a continual run restarting from its first domain). */
   dropRun(k: RunKey): void {
     for (const f of readdirSync(this.domainDir)) if (f.startsWith(`${fileKey(k)}__d`)) rmSync(join(this.domainDir, f));
+    rmSync(join(this.stateDir, `${fileKey(k)}.json`), { force: true });
   }
 
-  /** Keeps the first measured time to first batch when a run is resumed. */
+  /** The latest state of a continual run (replacing the one before). */
+  saveCheckpoint(k: RunKey, c: RunCheckpoint): void {
+    writeJson(join(this.stateDir, `${fileKey(k)}.json`), c, undefined);
+  }
+
+  /** runId() -> saved state, for the runs that have one. */
+  checkpoints(): Map<string, RunCheckpoint> {
+    const out = new Map<string, RunCheckpoint>();
+    for (const f of readdirSync(this.stateDir).filter((f) => f.endsWith('.json'))) {
+      const [method, setting, seed] = f.slice(0, -'.json'.length).split('__');
+      out.set(runId({ method: method!, setting: setting as RunKey['setting'], seed: Number(seed!.slice(1)) }), readJson<RunCheckpoint>(join(this.stateDir, f)));
+    }
+    return out;
+  }
+
+  /** Keeps the first measured time to first batch when a run is resumed; a finished run's state is dropped. */
   saveRun(r: RunResult): void {
+    rmSync(join(this.stateDir, `${fileKey(r)}.json`), { force: true });
     const path = join(this.runDir, `${fileKey(r)}.json`);
     if (existsSync(path)) return;
     writeJson(path, { method: r.method, setting: r.setting, seed: r.seed, batchSize: r.batchSize, timeToFirstBatchMs: r.timeToFirstBatchMs });
