@@ -189,3 +189,25 @@ test('a continual CoTTA run stopped part-way resumes from its saved state and en
     rmSync(broken, { recursive: true, force: true });
   }
 });
+
+test('short soak through the CLI: batches of 1-64 images, tensors and bytes flat from the first to the last domain, no NaN', async () => {
+  const soak = mkdtempSync(join(tmpdir(), 'webtta-bench-soak-'));
+  try {
+    await run('node', ['--import', 'tsx', 'scripts/bench.ts', '--dev', '--methods', 'bn,tent', '--corruptions', 'gaussian_noise,fog,contrast,snow', '--n', '100', '--batch', '1-64', '--backend', 'wasm', '--out', soak], { cwd: ROOT, timeout: 300_000 });
+    const r = JSON.parse(readFileSync(join(soak, 'results.json'), 'utf8')) as BenchResults;
+    assert.deepEqual(r.config.batchRange, { min: 1, max: 64 });
+    for (const runResult of r.runs) {
+      const [first, ...rest] = runResult.domains;
+      assert.ok(runResult.domains.reduce((s, d) => s + d.steps!, 0) >= 8, 'several batches per domain');
+      for (const d of rest) {
+        assert.equal(d.memory!.numTensors, first!.memory!.numTensors, `${runResult.method}: tensors after ${d.corruption}`);
+        assert.equal(d.memory!.numBytes, first!.memory!.numBytes, `${runResult.method}: tensor bytes after ${d.corruption}`);
+      }
+      assert.ok(first!.memory!.wasmHeapBytes! > 0, 'the WASM heap is reported');
+      assert.ok(runResult.domains.every((d) => d.nonFinitePredictions === 0 && (d.stats.guardSkipped ?? 0) === 0), `${runResult.method}: no NaN/Inf, no rollback`);
+    }
+    assert.match(readFileSync(join(soak, 'results.md'), 'utf8'), /## Memory and stability[\s\S]*\| tent continual s1 \| 400 \|/);
+  } finally {
+    rmSync(soak, { recursive: true, force: true });
+  }
+});

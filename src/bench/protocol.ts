@@ -10,7 +10,7 @@ import type { ImageBatch } from '../runtime/images.ts';
 import { buildStream, type Batch, type LabelOrder, type Setting as StreamSetting } from '../stream/stream.ts';
 import type { ImageSource } from '../stream/source.ts';
 import { Rng } from '../util/rng.ts';
-import type { BenchConfig, DomainResult, RunKey, RunResult, Setting } from './types.ts';
+import type { BenchConfig, DomainResult, MemoryReport, RunKey, RunResult, Setting } from './types.ts';
 import type { EncodedCheckpoint } from './checkpoint.ts';
 
 export interface DataSource {
@@ -26,6 +26,8 @@ export interface StepOutput {
   /** Higher = more likely an outlier (open-set AUROC). */
   outlierScore?: ArrayLike<number>;
   stats: Record<string, number>;
+  /** Per image: 1 where its prediction has a NaN/Inf. */
+  nonFinite?: ArrayLike<number>;
 }
 
 export interface Adapter {
@@ -35,6 +37,8 @@ export interface Adapter {
   /** The adapted state (model values and method state, random streams included). */
   save(): Promise<EncodedCheckpoint>;
   restore(state: EncodedCheckpoint): Promise<void>;
+  /** Runtime memory now (recorded after each domain). */
+  memory?(): Promise<MemoryReport>;
 }
 
 /** A continual run's adapted state after its domain `domainIndex`: the run resumes with the next domain. */
@@ -152,6 +156,7 @@ interface DomainTally {
   batchErrorPct: number[];
   statSums: Record<string, number>;
   steps: number;
+  nonFinite: number;
   images: number;
   ms: number;
 }
@@ -191,12 +196,13 @@ export async function runProtocol(config: BenchConfig, deps: ProtocolDeps): Prom
     const batchSize = config.batchSizes[run.method];
     if (!batchSize) throw new Error(`${run.method}: no batch size in the benchmark configuration (batchSizes: ${JSON.stringify(config.batchSizes)})`);
     const seg = deps.segmentation;
+    if (seg && config.batchRange) throw new Error('segmentation benchmarks take one batch size (--batch B), not a range');
     if (seg && run.setting === 'correlated') throw new Error('segmentation benchmarks support the continual and reset_each_shift settings');
     const stream: AsyncIterable<Batch> = seg
       ? segmentationBatches(domainSources, setting, config.n, batchSize)
       : await buildStream(
           run.domains.map((d, i) => ({ name: `${d.corruption}-${d.severity}`, source: domainSources[i]! })),
-          { setting, batchSize, seed: run.seed, labelOrder, perDomain: config.n, openSet: outliers ? { share: outlierShare, sources: outliers } : undefined },
+          { setting, batchSize: config.batchRange ?? batchSize, seed: run.seed, labelOrder, perDomain: config.n, openSet: outliers ? { share: outlierShare, sources: outliers } : undefined },
         );
     const adapter = await deps.createAdapter(run.method, run.seed);
     await adapter.reset();
@@ -211,11 +217,13 @@ export async function runProtocol(config: BenchConfig, deps: ProtocolDeps): Prom
       batchErrorPct: [],
       statSums: {},
       steps: 0,
+      nonFinite: 0,
       images: 0,
       ms: 0,
     }));
     // Sequential streams finish one domain before the next; mixed streams finish all at the end.
-    const emitDomain = (i: number) => {
+    const emitDomain = async (i: number) => {
+      const memory = await adapter.memory?.();
       const t = tallies[i]!;
       const c = t.cls.summary();
       const sg = t.seg?.summary();
@@ -231,6 +239,9 @@ export async function runProtocol(config: BenchConfig, deps: ProtocolDeps): Prom
         imagesPerSec: (1000 * t.images) / t.ms,
         batchErrorPct: t.batchErrorPct,
         stats: Object.fromEntries(Object.entries(t.statSums).map(([k, v]) => [k, v / t.steps])),
+        steps: t.steps,
+        nonFinitePredictions: t.nonFinite,
+        ...(memory ? { memory } : {}),
       };
       if (sg) result.mIoU = sg.mIoU;
       if (c.auroc !== undefined) Object.assign(result, { outliers: c.outliers, auroc: c.auroc, hScore: c.hScore });
@@ -243,7 +254,7 @@ export async function runProtocol(config: BenchConfig, deps: ProtocolDeps): Prom
     for await (const batch of stream) {
       const first = batch.domain[0]!;
       if (setting !== 'mixed_domains' && batch.domainStart && current >= 0 && todo.has(current)) {
-        results.push(emitDomain(current));
+        results.push(await emitDomain(current));
         if (CARRIES_STATE.has(run.setting)) deps.emit({ type: 'checkpoint', run: key, checkpoint: { domainIndex: current, state: await adapter.save() } });
       }
       current = first;
@@ -287,14 +298,15 @@ export async function runProtocol(config: BenchConfig, deps: ProtocolDeps): Prom
         }
         for (const [s, v] of Object.entries(out.stats)) t.statSums[s] = (t.statSums[s] ?? 0) + v;
         t.steps++;
+        if (out.nonFinite) for (const k of ks) t.nonFinite += out.nonFinite[k]! ? 1 : 0;
         t.images += ks.length;
         t.ms += (dt * ks.length) / batch.n;
       }
       const d = run.domains[first]!;
       deps.emit({ type: 'progress', run: key, corruption: setting === 'mixed_domains' ? 'mixed' : d.corruption, severity: d.severity, images: batch.n, ms: dt });
     }
-    if (setting === 'mixed_domains') run.todo.forEach((i) => results.push(emitDomain(i)));
-    else if (current >= 0 && todo.has(current)) results.push(emitDomain(current));
+    if (setting === 'mixed_domains') for (const i of run.todo) results.push(await emitDomain(i));
+    else if (current >= 0 && todo.has(current)) results.push(await emitDomain(current));
     deps.emit({ type: 'run', result: { ...key, batchSize, timeToFirstBatchMs, domains: results } });
   }
 }

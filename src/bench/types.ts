@@ -55,6 +55,8 @@ export interface BenchConfig {
   batchSize?: number;
   /** Batch size of each method's runs: --batch, else the method's published size for the data set. */
   batchSizes: Record<string, number>;
+  /** --batch MIN-MAX: every batch's size is drawn from this range instead (seeded by the run's seed). */
+  batchRange?: { min: number; max: number };
   seeds: number[];
   backend: BackendChoice;
   /** Hyper-parameter overrides per method name. */
@@ -95,6 +97,20 @@ export interface DomainResult extends RunKey {
   batchErrorPct: number[];
   /** Mean of each statistic the method reported per batch. */
   stats: Record<string, number>;
+  /** Steps (batches) on this domain. */
+  steps?: number;
+  /** Runtime memory after the domain's last step (flat across domains = no leak). */
+  memory?: MemoryReport;
+  /** Predictions (probabilities) that came out NaN/Inf on this domain. */
+  nonFinitePredictions?: number;
+}
+
+export interface MemoryReport {
+  numTensors: number;
+  numBytes: number;
+  wasmHeapBytes?: number;
+  gpuBytesInUse?: number;
+  gpuBytesAllocated?: number;
 }
 
 export interface RunResult extends RunKey {

@@ -76,14 +76,17 @@ const api = {
           if (!data.clean) throw new Error(`${method} needs clean source images (Fisher information); data set ${config.dataset.kind} has none`);
           ctx.sourceData = data.clean;
         }
-        await session.setMethod((model) => createBenchMethod(method, model, ctx, config.overrides[method]));
+        // Guard rails roll back non-finite steps; a collapse is counted, not reset (that would change the method).
+        await session.setMethod((model) => createBenchMethod(method, model, ctx, config.overrides[method]), { collapse: { action: 'report' } });
         return {
           reset: async () => session.resetMethod(),
           step: async (images) => {
             const out = await session.step(images);
+            const collapses = session.takeGuardEvents().filter((e) => e.kind === 'collapse').length;
             // Methods without their own outlier score are ranked by the entropy of their prediction.
-            return { labels: out.labels, outlierScore: out.outlierScore ?? out.entropy, stats: out.stats };
+            return { labels: out.labels, outlierScore: out.outlierScore ?? out.entropy, nonFinite: out.nonFinite, stats: { ...out.stats, guardCollapses: collapses } };
           },
+          memory: async () => session.memory(),
           save: async () => encodeCheckpoint(await session.exportMethodCheckpoint()),
           restore: async (state) => session.importMethodCheckpoint(decodeCheckpoint(state)),
         };

@@ -1,9 +1,11 @@
 /** results.md: RobustBench-style tables (methods x corruptions + mean) and throughput. */
 import type { BenchResults } from '../bench/types.ts';
-import { buildTables, fmt, primaryMetric, throughputRows } from './summary.ts';
+import { buildTables, fmt, primaryMetric, stabilityRows, throughputRows } from './summary.ts';
 
 /** Batch size each method ran with (from its runs), grouped: '200 (source, tent), 64 (rotta)'. */
 export function batchSizesLine(results: BenchResults): string {
+  const range = results.config.batchRange;
+  if (range) return `- batch size: drawn per batch from ${range.min}-${range.max} (seeded) for every method; set by --batch`;
   const groups = new Map<number, string[]>();
   for (const m of results.config.methods) {
     const size = results.runs.find((r) => r.method === m)?.batchSize ?? results.config.batchSizes[m]!;
@@ -61,5 +63,15 @@ export function renderMarkdown(results: BenchResults): string {
     out.push(`| ${row.kind === 'adapt' ? `adapt: ${row.label}` : row.label} | ${fmt(row.imagesPerSec)} | ${fmt(row.firstMs, 0)} |`);
   }
   out.push('');
+  const stability = stabilityRows(results);
+  if (stability.length > 0) {
+    const span = (p: [number, number] | undefined) => (p ? `${fmt(p[0])} → ${fmt(p[1])}` : '-');
+    out.push('## Memory and stability', '', 'After the first → the last domain; guard counts over the whole stream.', '');
+    out.push('| run | images | steps | tensors (max) | WASM heap MiB | GPU MiB | rollbacks | collapses | non-finite predictions |', '|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+    for (const s of stability) {
+      out.push(`| ${s.run} | ${s.images} | ${s.steps} | ${s.tensors[0]} → ${s.tensors[1]} (${s.tensors[2]}) | ${span(s.wasmHeapMiB)} | ${span(s.gpuMiB)} | ${s.rollbacks} | ${s.collapses} | ${s.nonFinite} |`);
+    }
+    out.push('');
+  }
   return out.join('\n');
 }

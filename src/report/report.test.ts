@@ -86,6 +86,25 @@ test('markdown has the RobustBench table and the throughput table', () => {
   explicit.config.batchSize = 5;
   explicit.runs.forEach((r) => (r.batchSize = 5));
   assert.match(renderMarkdown(explicit), /- batch size: 5 \(source, tent\); set by --batch/);
+  assert.doesNotMatch(md, /Memory and stability/, 'no memory recorded, no table');
+});
+
+test('memory and stability: first -> last domain memory, guard counts summed over steps', () => {
+  const r = fixture();
+  r.config.batchRange = { min: 1, max: 64 };
+  const tent = r.runs[2]!;
+  tent.domains[0]!.steps = 4;
+  tent.domains[0]!.memory = { numTensors: 120, numBytes: 1, wasmHeapBytes: 64 * 2 ** 20 };
+  tent.domains[0]!.stats = { guardSkipped: 0.25, guardCollapses: 0 };
+  tent.domains[1]!.steps = 6;
+  tent.domains[1]!.memory = { numTensors: 120, numBytes: 1, wasmHeapBytes: 80 * 2 ** 20 };
+  tent.domains[1]!.stats = { guardSkipped: 0.5, guardCollapses: 1 / 6 };
+  tent.domains[1]!.nonFinitePredictions = 2;
+  const md = renderMarkdown(r);
+  assert.match(md, /- batch size: drawn per batch from 1-64 \(seeded\) for every method; set by --batch/);
+  // rollbacks 0.25*4 + 0.5*6 = 4; collapses 1.
+  assert.match(md, /\| tent continual s1 \| 20 \| 10 \| 120 → 120 \(120\) \| 64\.0 → 80\.0 \| - \| 4 \| 1 \| 2 \|/);
+  assert.equal(md.match(/continual s\d \|/g)?.length, 1, 'only runs that recorded memory');
 });
 
 test('html is self-contained, escaped, with the three charts and the raw results', () => {

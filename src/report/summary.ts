@@ -129,3 +129,42 @@ export function streamCurve(run: RunResult): { values: number[]; boundaries: { a
 export function fmt(x: number | undefined, digits = 1): string {
   return x === undefined || Number.isNaN(x) ? '-' : x.toFixed(digits);
 }
+
+/** One run's memory and stability over its stream (a soak's report). */
+export interface StabilityRow {
+  run: string;
+  images: number;
+  steps: number;
+  /** tf.memory().numTensors after the first and the last domain, and the largest after any. */
+  tensors: [number, number, number];
+  /** MiB: WASM heap or GPU bytes in use after the first and the last domain (undefined when not reported). */
+  wasmHeapMiB?: [number, number];
+  gpuMiB?: [number, number];
+  rollbacks: number;
+  collapses: number;
+  nonFinite: number;
+}
+
+/** Runs whose domains recorded memory: first vs last domain, guard counts summed over steps. */
+export function stabilityRows(results: BenchResults): StabilityRow[] {
+  const mib = (b: number | undefined) => (b === undefined ? undefined : b / 2 ** 20);
+  return results.runs.flatMap((r) => {
+    const ds = r.domains.filter((d) => d.memory !== undefined && d.steps !== undefined);
+    if (ds.length === 0) return [];
+    const first = ds[0]!.memory!;
+    const last = ds.at(-1)!.memory!;
+    const total = (stat: string) => Math.round(ds.reduce((s, d) => s + (d.stats[stat] ?? 0) * d.steps!, 0));
+    const pair = (a: number | undefined, b: number | undefined): [number, number] | undefined => (a === undefined || b === undefined ? undefined : [a, b]);
+    return [{
+      run: `${r.method} ${r.setting} s${r.seed}`,
+      images: ds.reduce((s, d) => s + d.images, 0),
+      steps: ds.reduce((s, d) => s + d.steps!, 0),
+      tensors: [first.numTensors, last.numTensors, Math.max(...ds.map((d) => d.memory!.numTensors))],
+      wasmHeapMiB: pair(mib(first.wasmHeapBytes), mib(last.wasmHeapBytes)),
+      gpuMiB: pair(mib(first.gpuBytesInUse), mib(last.gpuBytesInUse)),
+      rollbacks: total('guardSkipped'),
+      collapses: total('guardCollapses'),
+      nonFinite: ds.reduce((s, d) => s + (d.nonFinitePredictions ?? 0), 0),
+    }];
+  });
+}

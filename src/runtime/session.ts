@@ -84,6 +84,8 @@ export interface MethodStep {
   outlierScore?: Float32Array;
   /** Softmax entropy of each image's prediction (classification): a default outlier score. */
   entropy?: Float32Array;
+  /** Per image: 1 where its prediction holds a NaN/Inf. */
+  nonFinite: Uint8Array;
   stats: Record<string, number>;
   ms: number;
 }
@@ -342,17 +344,23 @@ export class TTASession {
     } finally {
       x.dispose();
     }
-    const { labels, entropy } = tf.tidy(() => ({
-      labels: tf.argMax(out.probs, -1),
-      entropy: out.probs.rank === 2 ? tf.neg(tf.sum(tf.mul(out.probs, tf.log(tf.add(out.probs, 1e-12))), -1)) : undefined,
-    }));
-    const [l, score, h] = await Promise.all([
+    const { labels, entropy, bad } = tf.tidy(() => {
+      const flat = tf.reshape(out.probs, [out.probs.shape[0]!, -1]);
+      return {
+        labels: tf.argMax(out.probs, -1),
+        entropy: out.probs.rank === 2 ? tf.neg(tf.sum(tf.mul(out.probs, tf.log(tf.add(out.probs, 1e-12))), -1)) : undefined,
+        // Finite values have x - x == 0; NaN and Inf give NaN, which compares unequal.
+        bad: tf.any(tf.notEqual(tf.sub(flat, flat), 0), 1),
+      };
+    });
+    const [l, score, h, b] = await Promise.all([
       labels.data() as Promise<Int32Array>,
       out.outlierScore?.data() as Promise<Float32Array> | undefined,
       entropy?.data() as Promise<Float32Array> | undefined,
+      bad.data(),
     ]);
-    tf.dispose([labels, entropy, out.probs, out.outlierScore].filter((t) => t !== undefined));
-    return { labels: l, outlierScore: score, entropy: h, stats: out.stats, ms: performance.now() - t0 };
+    tf.dispose([labels, entropy, bad, out.probs, out.outlierScore].filter((t) => t !== undefined));
+    return { labels: l, outlierScore: score, entropy: h, nonFinite: Uint8Array.from(b), stats: out.stats, ms: performance.now() - t0 };
   }
 
   private disposeMethod(): void {

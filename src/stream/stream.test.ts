@@ -60,6 +60,21 @@ test('continual and reset_each_shift: domains in order, batches never straddle a
   }
 });
 
+test('a batch-size range: sizes drawn per batch within it, seeded, never straddling a shift; bad sizes are refused', async () => {
+  const domains: Domain[] = ['a', 'b'].map((n) => ({ name: n, source: clean }));
+  const sizes = async (seed: number) => (await collect(await buildStream(domains, { setting: 'continual', batchSize: { min: 1, max: 64 }, seed, perDomain: 500 }))).map((b) => [b.n, b.domain[0]!, b.domain[b.n - 1]!]);
+  const a = await sizes(3);
+  assert.deepEqual(await sizes(3), a, 'same seed, same sizes');
+  assert.notDeepEqual(await sizes(4), a);
+  assert.equal(a.reduce((t, [n]) => t + n!, 0), 1000);
+  assert.ok(a.every(([n, first, last]) => n! >= 1 && n! <= 64 && first === last));
+  const inner = a.filter((_, i) => i + 1 < a.length && a[i + 1]![1] === a[i]![1]).map(([n]) => n!);
+  assert.ok(Math.min(...inner) <= 8 && Math.max(...inner) >= 56, `sizes spread over the range: ${inner}`);
+  for (const bad of [0, 2.5, { min: 0, max: 4 }, { min: 5, max: 4 }]) {
+    await assert.rejects(buildStream(domains, { setting: 'continual', batchSize: bad, seed: 1 }), /batch size must be a positive integer or a range min <= max/);
+  }
+});
+
 test('batch size 1 and the same seed give the same stream; pixels match the source', async () => {
   const s1 = await collect(await buildStream([{ name: 'x', source: clean }], { setting: 'continual', batchSize: 1, seed: 3, perDomain: 20 }));
   const s2 = await collect(await buildStream([{ name: 'x', source: clean }], { setting: 'continual', batchSize: 1, seed: 3, perDomain: 20 }));

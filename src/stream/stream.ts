@@ -26,9 +26,15 @@ export interface OpenSetOptions {
   readonly sources: readonly ImageSource[];
 }
 
+export interface BatchRange {
+  readonly min: number;
+  readonly max: number;
+}
+
 export interface StreamOptions {
   readonly setting: Setting;
-  readonly batchSize: number;
+  /** A fixed size, or a range [min, max] from which each batch's size is drawn (seeded; soak tests). */
+  readonly batchSize: number | BatchRange;
   readonly seed: number;
   /** Order of items within a domain (for mixed_domains: within the mixed pool). Default 'shuffle'. */
   readonly labelOrder?: LabelOrder;
@@ -108,6 +114,8 @@ async function buildPlan(domains: readonly Domain[], opts: StreamOptions): Promi
   const rng = new Rng(opts.seed).fork('stream');
   const order = opts.labelOrder ?? 'shuffle';
   const counter = { k: 0 };
+  const sizes = rng.fork('batch-sizes');
+  const nextSize = typeof opts.batchSize === 'number' ? () => opts.batchSize as number : () => sizes.int((opts.batchSize as BatchRange).min, (opts.batchSize as BatchRange).max + 1);
   const segments: { src: number; idx: number }[][] = [];
   const perDomainItems = await Promise.all(
     domains.map(async (d, di) => {
@@ -142,14 +150,20 @@ async function buildPlan(domains: readonly Domain[], opts: StreamOptions): Promi
       pos++;
     }
     // Batches never straddle a domain change in the sequential settings (as in the reference runners).
-    for (let b = start; b < pos; b += opts.batchSize) plan.batches.push([b, Math.min(pos, b + opts.batchSize)]);
+    for (let b = start; b < pos; ) {
+      const end = Math.min(pos, b + nextSize());
+      plan.batches.push([b, end]);
+      b = end;
+    }
   });
   return plan;
 }
 
 export async function buildStream(domains: readonly Domain[], opts: StreamOptions): Promise<TestStream> {
   if (domains.length === 0) throw new Error('buildStream: no domains');
-  if (!Number.isInteger(opts.batchSize) || opts.batchSize < 1) throw new Error(`buildStream: batch size must be a positive integer, got ${opts.batchSize}`);
+  const bs = opts.batchSize;
+  const sizeOk = typeof bs === 'number' ? Number.isInteger(bs) && bs >= 1 : Number.isInteger(bs.min) && Number.isInteger(bs.max) && bs.min >= 1 && bs.max >= bs.min;
+  if (!sizeOk) throw new Error(`buildStream: batch size must be a positive integer or a range min <= max of them, got ${JSON.stringify(bs)}`);
   const { height, width } = domains[0]!.source;
   const all = [...domains.map((d) => d.source), ...(opts.openSet?.sources ?? [])];
   for (const s of all) {

@@ -31,6 +31,14 @@ test('lists, numbers, flags and both --k v and --k=v forms', () => {
   assert.equal(o.out, 'x');
 });
 
+test('--batch MIN-MAX is a range of batch sizes (soak runs)', () => {
+  const o = parseArgs(['--batch', '1-64']);
+  assert.deepEqual(o.batchRange, { min: 1, max: 64 });
+  assert.equal(o.batchSize, undefined);
+  assert.throws(() => parseArgs(['--batch', '0-4']), /--batch: range '0-4' must be MIN-MAX with 1 <= MIN <= MAX/);
+  assert.throws(() => parseArgs(['--batch', '9-4']), /range '9-4'/);
+});
+
 test('hyper-parameter overrides are typed', () => {
   const o = parseArgs(['--methods', 'tent,cotta', '--set', 'tent.lr=0.0005', '--set', 'cotta.rst=1e-2', '--set=tent.optimizer=sgd', '--set', 'cotta.episodic=true', '--set', 'tent.betas=[0.9,0.99]']);
   assert.deepEqual(o.overrides, { tent: { lr: 0.0005, optimizer: 'sgd', betas: [0.9, 0.99] }, cotta: { rst: 0.01, episodic: true } });

@@ -32,6 +32,8 @@ export interface CliOptions {
   n: number;
   /** One batch size for every method; absent: each method's published size (MethodInfo.defaultBatchSize). */
   batchSize?: number;
+  /** --batch MIN-MAX: each batch's size drawn from this range (seeded), for every method (soak runs). */
+  batchRange?: { min: number; max: number };
   seeds: number[];
   backend: BackendChoice;
   /** method -> key -> value, from --set method.key=value. */
@@ -59,8 +61,9 @@ export const USAGE = `Usage: npm run bench -- [options]
   --order <given|shuffled>    keep the order above or shuffle it per seed (default given)
   --severities <5|1,2,...>    severities (default 5)
   --n <N>                     images per corruption and severity (default ${DEFAULT_N})
-  --batch <B>                 one batch size for every method (default: each method's published size
-                              for the data set: CIFAR 200, RoTTA and STAMP 64; ImageNet 64; CamVid 64)
+  --batch <B|MIN-MAX>         one batch size for every method (default: each method's published size
+                              for the data set: CIFAR 200, RoTTA and STAMP 64; ImageNet 64; CamVid 64);
+                              MIN-MAX draws each batch's size from the range (seeded; soak runs)
   --seeds <1,2,...>           seeds, one run each (default 1)
   --backend <${BACKENDS.join('|')}>   tfjs backend (default auto)
   --set <method.key=value>    hyper-parameter override, repeatable (e.g. --set tent.lr=0.0005)
@@ -171,7 +174,18 @@ export function parseArgs(argv: readonly string[]): CliOptions {
       }
       case '--severities': case '--severity': o.severities = intList(arg, next(), 1, 5); break;
       case '--n': o.n = intList(arg, next(), 1)[0]!; break;
-      case '--batch': case '--batch-size': o.batchSize = intList(arg, next(), 1)[0]!; break;
+      case '--batch': case '--batch-size': {
+        const v = next();
+        const range = /^(\d+)-(\d+)$/.exec(v);
+        if (range) {
+          const [min, max] = [Number(range[1]), Number(range[2])];
+          if (min < 1 || max < min) throw new Error(`${arg}: range '${v}' must be MIN-MAX with 1 <= MIN <= MAX`);
+          o.batchRange = { min, max };
+        } else {
+          o.batchSize = intList(arg, v, 1)[0]!;
+        }
+        break;
+      }
       case '--seeds': case '--seed': o.seeds = intList(arg, next(), 0, 2 ** 32 - 1); break;
       case '--backend': {
         const b = next();

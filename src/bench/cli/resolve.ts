@@ -148,6 +148,7 @@ export function resolveConfig(root: string, opts: CliOptions, methods: string[])
     forwardBatchSize: opts.batchSize ?? FORWARD_BATCH,
   };
   if (opts.batchSize !== undefined) config.batchSize = opts.batchSize;
+  if (opts.batchRange) config.batchRange = opts.batchRange;
   if (opts.openSet > 0) config.openSet = { share: opts.openSet };
   return { config, mounts: { model: model.dir, data: data.dir } };
 }
