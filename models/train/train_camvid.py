@@ -10,7 +10,6 @@ atomically, so an interrupted run resumes where it stopped. The test split is no
 here (export_camvid.py measures it). Log: <run>/train.log.
 """
 import argparse
-import math
 import os
 import time
 
@@ -19,6 +18,7 @@ import torch.nn.functional as F
 
 from camvid_data import IGNORE_INDEX, NUM_CLASSES, confusion, load_camvid, miou
 from camvid_net import CamVidUNet
+from schedule import lr_at
 
 
 def parse_args():
@@ -80,13 +80,6 @@ def augment(images, labels, gen, min_scale, max_scale):
         m = out_x[i].mean()
         out_x[i] = ((out_x[i] - m) * c + m + b).clamp(0, 1)
     return out_x, out_y
-
-
-def lr_at(step, total, warmup, base):
-    if step < warmup:
-        return base * (step + 1) / warmup
-    t = (step - warmup) / max(1, total - warmup)
-    return 0.5 * base * (1 + math.cos(math.pi * t))
 
 
 def evaluate(model, images, labels):

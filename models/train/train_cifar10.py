@@ -11,7 +11,6 @@ interrupted run resumes where it stopped and loses at most one epoch. Progress g
 on a busy machine run 5-40x slower.
 """
 import argparse
-import math
 import os
 import time
 
@@ -21,6 +20,7 @@ import torch.nn.functional as F
 
 from cifar_data import load_cifar10
 from resnet_cifar import CifarResNet
+from schedule import lr_at
 
 
 def parse_args():
@@ -50,13 +50,6 @@ def augment(x, gen):
         crop = padded[i, :, oy[i]:oy[i] + 32, ox[i]:ox[i] + 32]
         out[i] = crop.flip(-1) if flip[i] else crop
     return out
-
-
-def lr_at(step, total, warmup, base):
-    if step < warmup:
-        return base * (step + 1) / warmup
-    t = (step - warmup) / max(1, total - warmup)
-    return 0.5 * base * (1 + math.cos(math.pi * t))
 
 
 def evaluate(model, images, labels):
