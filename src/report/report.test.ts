@@ -105,6 +105,11 @@ test('memory and stability: first -> last domain memory, guard counts summed ove
   // rollbacks 0.25*4 + 0.5*6 = 4; collapses 1.
   assert.match(md, /\| tent continual s1 \| 20 \| 10 \| 120 → 120 \(120\) \| 64\.0 → 80\.0 \| - \| 4 \| 1 \| 2 \|/);
   assert.equal(md.match(/continual s\d \|/g)?.length, 1, 'only runs that recorded memory');
+  const html = renderHtml(r);
+  assert.match(html, /<h2>Memory and stability<\/h2>/);
+  assert.match(html, /live tensors after each domain/);
+  assert.match(html, /<td>tent continual s1<\/td><td>20<\/td><td>10<\/td><td>120 → 120 \(120\)<\/td><td>64\.0 → 80\.0<\/td>/);
+  assert.doesNotMatch(renderHtml(fixture()), /Memory and stability/);
 });
 
 test('html is self-contained, escaped, with the three charts and the raw results', () => {
