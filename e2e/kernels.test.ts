@@ -51,3 +51,24 @@ test('EMA, SAM perturbation and stochastic restore agree on cpu, wasm and webgpu
     assert.ok(frac > 0.15 && frac < 0.35, `restored fraction ${frac}`);
   }
 });
+
+interface ManyInputs {
+  backend: string;
+  sum: number[];
+  sam: number[][];
+  validationError: string | null;
+}
+
+// An AddN over more inputs than a shader stage may bind as storage buffers made the whole
+// batched WebGPU command buffer invalid, and the queue dropped it: STAMP's SAM step then read
+// unwritten buffers (NaN parameters). The webgpu AddN now sums in groups that fit.
+test('webgpu: addN and the SAM perturbation over more tensors than a shader stage binds match cpu, no validation errors', async () => {
+  const cpu = await s.call<ManyInputs>('manyInputsOn', 'cpu');
+  const r = await s.call<ManyInputs>('manyInputsOn', 'webgpu');
+  assert.equal(r.backend, 'webgpu');
+  assert.equal(r.validationError, null);
+  const sumDiff = Math.max(...r.sum.map((v, j) => Math.abs(v - cpu.sum[j]!)));
+  assert.ok(sumDiff < 1e-5, `addN: max diff ${sumDiff}`);
+  const samDiff = Math.max(...r.sam.flatMap((t, i) => t.map((v, j) => Math.abs(v - cpu.sam[i]![j]!))));
+  assert.ok(samDiff < 1e-6, `SAM perturbation: max diff ${samDiff}`);
+});

@@ -46,15 +46,6 @@ before(async () => {
 });
 after(async () => s?.close());
 
-/**
- * Known bug, open: on WebGPU (SwiftShader) STAMP's SAM step turns the adapted parameters to NaN
- * on the first memory update, even with lr 0 and rho 0; cpu / wasm stay finite, a plain
- * (non-SAM) gradient step on the same loss stays finite, and extra device reads inside the
- * step make it go away (a timing-dependent buffer problem). Its finiteness check is a todo
- * until that is fixed; the device-loss checks above hold for it.
- */
-const NONFINITE_ON_WEBGPU = new Set(['stamp']);
-
 for (const [method, overrides] of METHODS) {
   let run: Promise<Run> | undefined;
   const result = () => (run ??= s.call<Run>('runMethod', method, overrides, STEPS, 2));
@@ -67,8 +58,7 @@ for (const [method, overrides] of METHODS) {
     assert.notEqual(r.gpuBytesInUse, null, 'the worker still runs on the WebGPU backend');
     assert.equal(r.stepsDone, STEPS + 1);
   });
-  const todo = NONFINITE_ON_WEBGPU.has(method) ? 'NaN parameters after the first SAM step on WebGPU (see NONFINITE_ON_WEBGPU)' : undefined;
-  test(`${method} on WebGPU: adapted probabilities and stats are finite`, { todo }, async () => {
+  test(`${method} on WebGPU: adapted probabilities and stats are finite`, async () => {
     const r = await result();
     assert.ok(r.finite, `adapted probabilities are finite (first non-finite at step ${r.firstNonFinite})`);
     for (const st of r.stats) for (const [k, v] of Object.entries(st)) assert.ok(Number.isFinite(v) || k === 'lossEma', `${method} stat ${k} = ${v}`);

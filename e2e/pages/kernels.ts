@@ -124,3 +124,34 @@ export async function updatesOn(backend: BackendName) {
   tf.dispose([...teacher, ...student]);
   return { backend: info.backend, ema, sam, restore };
 }
+
+interface ErrorScopeDevice {
+  pushErrorScope(filter: 'validation'): void;
+  popErrorScope(): Promise<{ message: string } | null>;
+}
+
+/**
+ * Sums and a SAM perturbation over more tensors than a WebGPU shader stage may bind as storage
+ * buffers (8 by default): tf.addN of 20 tensors, samPerturbFused over 12 (its global norm is an
+ * AddN of 12 scalars). On webgpu, also the validation errors raised meanwhile: an over-limit
+ * AddN invalidates its whole batched command buffer, which the queue then drops silently.
+ */
+export async function manyInputsOn(backend: BackendName) {
+  const info = await initBackend(backend, { wasmPaths: TFJS_WASM_PATHS });
+  const device = backend === 'webgpu' ? (tf.backend() as unknown as { device: ErrorScopeDevice }).device : undefined;
+  device?.pushErrorScope('validation');
+  const u = (shape: number[], seed: number) => tf.randomUniform(shape, -1, 1, 'float32', seed);
+  const terms = Array.from({ length: 20 }, (_, i) => u([3, 5], 100 + i));
+  const sum = tf.addN(terms);
+  const vars = Array.from({ length: 12 }, (_, i) => tf.variable(u([4 + i], 200 + i)));
+  const grads = vars.map((v, i) => u(v.shape, 300 + i));
+  samPerturbFused(vars, grads, 0.05);
+  const result = {
+    backend: info.backend,
+    sum: Array.from(await sum.data()),
+    sam: await Promise.all(vars.map(async (v) => Array.from(await v.data()))),
+    validationError: device ? ((await device.popErrorScope())?.message ?? null) : null,
+  };
+  tf.dispose([...terms, sum, ...vars, ...grads]);
+  return result;
+}

@@ -304,6 +304,39 @@ tf.registerKernel({
   },
 });
 
+/**
+ * tfjs's webgpu AddN binds all its inputs and its output as storage buffers of one shader, but
+ * a WebGPU device allows only maxStorageBuffersPerShaderStage of them (8 unless more are
+ * requested, and tfjs requests no more). With more inputs the pipeline is invalid, and so is
+ * the whole batched command buffer it is recorded into: the queue drops it at submission with
+ * nothing but a console warning, and every kernel batched with the AddN (up to
+ * WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE of them) leaves its output buffer unwritten, holding stale
+ * pool contents. A global norm over a model's parameters (SAM's perturbation, finiteness flags)
+ * is such a sum. Sum in groups that fit, then the partial sums, as tfjs's own Concat splits
+ * its inputs.
+ */
+const stockAddN = tf.getKernel(tf.AddN, 'webgpu');
+if (!stockAddN) throw new Error('tfjs-backend-webgpu registered no AddN kernel');
+interface WebGPUDeviceBackend {
+  device: { limits: { maxStorageBuffersPerShaderStage: number } };
+  disposeData(dataId: object): boolean;
+}
+const addNInGroups: tf.KernelFunc = (args) => {
+  const inputs = args.inputs as unknown as tf.TensorInfo[];
+  const b = args.backend as unknown as WebGPUDeviceBackend;
+  const group = Math.max(2, b.device.limits.maxStorageBuffersPerShaderStage - 1);
+  if (inputs.length <= group) return stockAddN.kernelFunc(args);
+  const partials: tf.TensorInfo[] = [];
+  for (let i = 0; i < inputs.length; i += group) {
+    partials.push(addNInGroups({ ...args, inputs: inputs.slice(i, i + group) as unknown as tf.NamedTensorInfoMap }) as tf.TensorInfo);
+  }
+  const sum = addNInGroups({ ...args, inputs: partials as unknown as tf.NamedTensorInfoMap });
+  for (const p of partials) b.disposeData(p.dataId);
+  return sum;
+};
+tf.unregisterKernel(tf.AddN, 'webgpu');
+tf.registerKernel({ ...stockAddN, kernelFunc: addNInGroups });
+
 useFusedBatchNorm('webgpu', true);
 useFusedUpdates('webgpu', true);
 useFusedEntropy('webgpu', true);
