@@ -111,6 +111,42 @@ export async function openPage(name: string, opts: { chromeArgs?: string[]; time
   };
 }
 
+export interface AppSession {
+  url: string;
+  browser: Awaited<ReturnType<typeof launchChromium>>;
+  page: Page;
+  /** Uncaught page errors, console errors (less `ignoreConsole`) and HTTP errors of our own resources. */
+  errors: string[];
+  close(): Promise<void>;
+}
+
+/** Serve the project and open a blank page in Chromium, collecting errors (tests of index.html and the component). */
+export async function openApp(opts: { chromeArgs?: string[]; timeoutMs?: number; ignoreConsole?: RegExp } = {}): Promise<AppSession> {
+  const { server, url } = await startServer();
+  const browser = await launchChromium(opts.chromeArgs);
+  const page = browser.context.pages()[0] ?? (await browser.context.newPage());
+  page.setDefaultTimeout(opts.timeoutMs ?? 120_000);
+  const errors: string[] = [];
+  const ignore = opts.ignoreConsole ?? /Failed to load resource/;
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('console', (m) => m.type() === 'error' && !ignore.test(m.text()) && errors.push(m.text()));
+  // Resource failures are reported by URL (the console line has none); the browser's favicon probe is not ours.
+  page.on('response', (r) => r.status() >= 400 && !r.url().endsWith('/favicon.ico') && errors.push(`HTTP ${r.status()} ${r.url()}`));
+  return {
+    url,
+    browser,
+    page,
+    errors,
+    async close() {
+      await browser.close();
+      await server.close();
+    },
+  };
+}
+
+/** Chromium flags for a camera that plays `clip` (a .y4m file) and is granted without a prompt. */
+export const fakeCameraArgs = (clip: string) => ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', `--use-file-for-fake-video-capture=${clip}`];
+
 /** URL path under which the dev server exposes a file of ../shared/data. */
 export function sharedDataUrl(relative: string): string {
   return `/@fs${resolve(SHARED_DATA, relative)}`;

@@ -3,40 +3,26 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { ViteDevServer } from 'vite';
 import type { Page } from 'playwright-core';
-import { launchChromium, startServer, ROOT } from './browser.ts';
+import { fakeCameraArgs, openApp, ROOT, type AppSession } from './browser.ts';
 import { writeSampleClip } from './demo-clip.ts';
 
 const SHOTS = resolve(ROOT, 'test-results/component');
-let server: ViteDevServer;
-let browser: Awaited<ReturnType<typeof launchChromium>>;
+let app: AppSession;
 let page: Page;
 let url: string;
 let clipDir: string;
-const errors: string[] = [];
+let errors: string[];
 
 before(async () => {
   mkdirSync(SHOTS, { recursive: true });
   clipDir = mkdtempSync(join(tmpdir(), 'webtta-clip-'));
-  const clip = writeSampleClip(join(clipDir, 'cifar.y4m'), 16);
-  ({ server, url } = await startServer());
-  browser = await launchChromium([
-    '--use-fake-device-for-media-stream',
-    '--use-fake-ui-for-media-stream',
-    `--use-file-for-fake-video-capture=${clip}`,
-  ]);
-  page = browser.context.pages()[0] ?? (await browser.context.newPage());
-  page.setDefaultTimeout(120_000);
-  page.on('pageerror', (e) => errors.push(String(e)));
-  page.on('console', (m) => m.type() === 'error' && !/Failed to load resource/.test(m.text()) && errors.push(m.text()));
-  // Resource failures are reported by URL (the console line has none); the browser's favicon probe is not ours.
-  page.on('response', (r) => r.status() >= 400 && !r.url().endsWith('/favicon.ico') && errors.push(`HTTP ${r.status()} ${r.url()}`));
+  app = await openApp({ chromeArgs: fakeCameraArgs(writeSampleClip(join(clipDir, 'cifar.y4m'), 16)) });
+  ({ page, url, errors } = app);
 });
 
 after(async () => {
-  await browser?.close();
-  await server?.close();
+  await app?.close();
   rmSync(clipDir, { recursive: true, force: true });
 });
 

@@ -6,41 +6,35 @@
  */
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ViteDevServer } from 'vite';
 import type { Page } from 'playwright-core';
-import { launchChromium, startServer } from './browser.ts';
+import { openApp, type AppSession } from './browser.ts';
 import { cifarSample } from './demo-clip.ts';
 
-let server: ViteDevServer;
-let browser: Awaited<ReturnType<typeof launchChromium>>;
+let app: AppSession;
 let page: Page;
 let url: string;
-const errors: string[] = [];
+let errors: string[];
 
 /** Class names that are markup: rendered as HTML they would inject an <img> (running onerror) or a <script>. */
 const HOSTILE = Array.from({ length: 10 }, (_, k) => (k % 2 ? `<script>window.pwned='${k}'</script>c${k}` : `<img src=x onerror="window.pwned='${k}'">c${k}`));
 
 before(async () => {
-  ({ server, url } = await startServer());
-  browser = await launchChromium(['--use-fake-device-for-media-stream']);
-  await browser.context.clearPermissions();
+  app = await openApp({ chromeArgs: ['--use-fake-device-for-media-stream'], ignoreConsole: /Failed to load resource|Permission denied/ });
+  ({ page, url, errors } = app);
+  const { context } = app.browser;
+  await context.clearPermissions();
   // Serve the CIFAR-10 card with hostile class names (the demo and the element read them from it).
-  await browser.context.route(/\/models\/cifar10-resnet26\.json$/, async (route) => {
+  await context.route(/\/models\/cifar10-resnet26\.json$/, async (route) => {
     const card = (await (await route.fetch()).json()) as { classNames: string[] };
     card.classNames = HOSTILE;
     await route.fulfill({ contentType: 'application/json', body: JSON.stringify(card) });
   });
-  page = browser.context.pages()[0] ?? (await browser.context.newPage());
-  page.setDefaultTimeout(120_000);
-  page.on('pageerror', (e) => errors.push(String(e)));
-  page.on('console', (m) => m.type() === 'error' && !/Failed to load resource|Permission denied/.test(m.text()) && errors.push(m.text()));
   // The hostile <img src=x> would request /x; any such request is reported.
   page.on('request', (r) => /\/x$/.test(r.url()) && errors.push(`injected request ${r.url()}`));
 });
 
 after(async () => {
-  await browser?.close();
-  await server?.close();
+  await app?.close();
 });
 
 /** No element made from a class name, no script run, the markup shown literally. */

@@ -3,40 +3,30 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { ViteDevServer } from 'vite';
 import type { Page } from 'playwright-core';
-import { launchChromium, startServer, ROOT } from './browser.ts';
+import { fakeCameraArgs, openApp, ROOT, type AppSession } from './browser.ts';
 import { writeSampleClip } from './demo-clip.ts';
 
 const SHOTS = resolve(ROOT, 'test-results/demo');
-let server: ViteDevServer;
-let browser: Awaited<ReturnType<typeof launchChromium>>;
+let app: AppSession;
 let page: Page;
 let clipDir: string;
-const errors: string[] = [];
+let errors: string[];
 
 before(async () => {
   mkdirSync(SHOTS, { recursive: true });
   clipDir = mkdtempSync(join(tmpdir(), 'webtta-clip-'));
-  const clip = writeSampleClip(join(clipDir, 'cifar.y4m'), 16);
-  const started = await startServer();
-  server = started.server;
-  browser = await launchChromium(['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', `--use-file-for-fake-video-capture=${clip}`]);
-  page = browser.context.pages()[0] ?? (await browser.context.newPage());
-  page.setDefaultTimeout(180_000);
-  page.on('pageerror', (e) => errors.push(String(e)));
-  page.on('console', (m) => m.type() === 'error' && !/Failed to load resource/.test(m.text()) && errors.push(m.text()));
-  page.on('response', (r) => r.status() >= 400 && !r.url().endsWith('/favicon.ico') && errors.push(`HTTP ${r.status()} ${r.url()}`));
+  app = await openApp({ chromeArgs: fakeCameraArgs(writeSampleClip(join(clipDir, 'cifar.y4m'), 16)), timeoutMs: 180_000 });
+  ({ page, errors } = app);
   await page.setViewportSize({ width: 1280, height: 900 });
-  await page.goto(`${started.url}/`);
+  await page.goto(`${app.url}/`);
   // On a cold cache Vite's dependency optimiser may answer 504 once and reload the page itself.
   await page.waitForFunction(() => (window as unknown as { demo?: unknown }).demo && /on (wasm|webgpu|webgl|cpu)|error/.test(document.getElementById('status')?.textContent ?? ''));
   errors.splice(0, errors.length, ...errors.filter((e) => !/HTTP 504 .*\/node_modules\/\.vite\/deps\//.test(e)));
 });
 
 after(async () => {
-  await browser?.close();
-  await server?.close();
+  await app?.close();
   rmSync(clipDir, { recursive: true, force: true });
 });
 
