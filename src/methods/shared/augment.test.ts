@@ -1,7 +1,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { augmentViews, COTTA_AUG, type CottaAugConfig } from './augment.ts';
+import { augmentViews, colourJitter, colourOp, COTTA_AUG, type CottaAugConfig, type SampleParams } from './augment.ts';
 import { Rng } from '../../util/rng.ts';
 import { randomImages } from '../testing/tiny-model.ts';
 import { useCpuBackend, values, maxAbsDiff } from '../testing/backend.ts';
@@ -70,4 +70,23 @@ test('crop-flip: pad 0 and flip probability 1 is an exact horizontal mirror', ()
   assert.ok(maxAbsDiff(values(y), values(tf.reverse(x, 2))) < 1e-7, `${maxAbsDiff(values(y), values(tf.reverse(x, 2)))}`);
   const shifted = augmentViews(x, 4, { kind: 'crop-flip', pad: 2, hflipP: 0 }, new Rng(1), false);
   assert.deepEqual(shifted.shape, [8, 6, 6, 3]);
+});
+
+test('per-sample colour jitter: each image gets its own ops in its own order, as if augmented alone', () => {
+  const rng = new Rng(3);
+  const n = 7;
+  const x = randomImages(n, 6, 4);
+  const params: SampleParams[] = Array.from({ length: n }, () => ({
+    factors: [rng.uniform(0.6, 1.4), rng.uniform(0.7, 1.3), rng.uniform(0.5, 1.5), rng.uniform(-0.06, 0.06), rng.uniform(0.7, 1.3)],
+    order: rng.shuffle([0, 1, 2, 3, 4]),
+    angle: 0, tx: 0, ty: 0, scale: 1, sigma: 1e-3, flip: false,
+  }));
+  const batch = values(colourJitter(x, params));
+  const alone = params.flatMap((p, i) => {
+    let xi = tf.slice(x, [i, 0, 0, 0], [1, 6, 6, 3]) as tf.Tensor4D;
+    for (const op of p.order) xi = colourOp(op, xi, tf.scalar(p.factors[op]!));
+    return values(xi);
+  });
+  assert.ok(maxAbsDiff(batch, alone) < 1e-6, `max diff ${maxAbsDiff(batch, alone)}`);
+  assert.ok(new Set(params.map((p) => p.order[0])).size > 1, 'the samples start with different ops');
 });

@@ -59,7 +59,7 @@ export const CROP_FLIP_AUG: CropFlipAugConfig = { kind: 'crop-flip', pad: 4, hfl
 const BLUR_RADIUS = 2;
 const COLOR_OPS = 5;
 
-interface SampleParams {
+export interface SampleParams {
   /** Colour factors in the order brightness, contrast, saturation, hue, gamma. */
   factors: number[];
   /** Permutation of the five colour ops. */
@@ -100,9 +100,19 @@ function drawCropFlip(cfg: CropFlipAugConfig, rng: Rng): SampleParams {
   };
 }
 
+/**
+ * The three channel planes of NHWC images. A slice along the last axis is strided, which
+ * tfjs-wasm does in plain JS (slow); a matrix product with one-hot columns is a kernel call.
+ */
+function channels(x: tf.Tensor4D): [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D] {
+  const [n, h, w] = x.shape;
+  const flat = tf.matMul(tf.reshape(x, [n * h * w, 3]), tf.eye(3));
+  return tf.unstack(tf.transpose(flat), 0).map((p) => tf.reshape(p, [n, h, w, 1])) as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
+}
+
 function gray(x: tf.Tensor4D): tf.Tensor4D {
-  const [r, g, b] = tf.split(x, 3, 3);
-  return tf.addN([tf.mul(r!, 0.2989), tf.mul(g!, 0.587), tf.mul(b!, 0.114)]) as tf.Tensor4D;
+  const [r, g, b] = channels(x);
+  return tf.addN([tf.mul(r, 0.2989), tf.mul(g, 0.587), tf.mul(b, 0.114)]) as tf.Tensor4D;
 }
 
 function blend(x: tf.Tensor, other: tf.Tensor, ratio: tf.Tensor): tf.Tensor4D {
@@ -111,7 +121,7 @@ function blend(x: tf.Tensor, other: tf.Tensor, ratio: tf.Tensor): tf.Tensor4D {
 
 /** torchvision adjust_hue: RGB -> HSV, shift hue modulo 1, back to RGB. */
 function adjustHue(x: tf.Tensor4D, shift: tf.Tensor): tf.Tensor4D {
-  const [r, g, b] = tf.split(x, 3, 3) as [tf.Tensor, tf.Tensor, tf.Tensor];
+  const [r, g, b] = channels(x);
   const maxc = tf.maximum(tf.maximum(r, g), b);
   const minc = tf.minimum(tf.minimum(r, g), b);
   const eqc = tf.equal(maxc, minc);
@@ -143,7 +153,7 @@ function adjustHue(x: tf.Tensor4D, shift: tf.Tensor): tf.Tensor4D {
   return tf.concat([pick([v, q, p, p, t, v]), pick([t, v, v, q, p, p]), pick([p, p, t, v, v, q])], 3) as tf.Tensor4D;
 }
 
-function colourOp(op: number, x: tf.Tensor4D, factor: tf.Tensor): tf.Tensor4D {
+export function colourOp(op: number, x: tf.Tensor4D, factor: tf.Tensor): tf.Tensor4D {
   switch (op) {
     case 0:
       return tf.clipByValue(tf.mul(x, factor), 0, 1) as tf.Tensor4D;
@@ -158,24 +168,26 @@ function colourOp(op: number, x: tf.Tensor4D, factor: tf.Tensor): tf.Tensor4D {
   }
 }
 
-function colourJitter(x: tf.Tensor4D, params: SampleParams[]): tf.Tensor4D {
-  const n = params.length;
-  const factor = (k: number) => tf.tensor4d(params.map((p) => p.factors[k]!), [n, 1, 1, 1]);
-  const sharedOrder = params.every((p) => p.order.join() === params[0]!.order.join());
+/** Each sample's five colour ops in its own order (every op acts on each sample alone, so samples can be grouped). */
+export function colourJitter(x: tf.Tensor4D, params: readonly SampleParams[]): tf.Tensor4D {
   for (let round = 0; round < COLOR_OPS; round++) {
-    if (sharedOrder) {
-      x = colourOp(params[0]!.order[round]!, x, factor(params[0]!.order[round]!));
+    // Group the samples by the op they take in this round, apply it to each group, put them back in order.
+    const groups = Array.from({ length: COLOR_OPS }, (_, op) => params.flatMap((p, i) => (p.order[round] === op ? [i] : [])));
+    const parts: tf.Tensor4D[] = [];
+    const placed: number[] = [];
+    groups.forEach((members, op) => {
+      if (members.length === 0) return;
+      const sub = members.length === params.length ? x : (tf.gather(x, tf.tensor1d(members, 'int32')) as tf.Tensor4D);
+      parts.push(colourOp(op, sub, tf.tensor4d(members.map((i) => params[i]!.factors[op]!), [members.length, 1, 1, 1])));
+      placed.push(...members);
+    });
+    if (parts.length === 1) {
+      x = parts[0]!;
       continue;
     }
-    // Samples disagree on which op comes now: compute each op present and select per sample.
-    let next = x;
-    for (let op = 0; op < COLOR_OPS; op++) {
-      const takes = params.map((p) => p.order[round] === op);
-      if (!takes.some(Boolean)) continue;
-      const mask = tf.tensor4d(takes.map(Number), [n, 1, 1, 1]).cast('bool');
-      next = tf.where(tf.broadcastTo(mask, x.shape), colourOp(op, x, factor(op)), next) as tf.Tensor4D;
-    }
-    x = next;
+    const where = new Int32Array(params.length);
+    placed.forEach((sample, at) => (where[sample] = at));
+    x = tf.gather(tf.concat(parts, 0), tf.tensor1d(where, 'int32')) as tf.Tensor4D;
   }
   return x;
 }
