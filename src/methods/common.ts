@@ -48,7 +48,7 @@ export function checkImages(method: string, images: tf.Tensor4D, model: Adaptabl
 /** A method's optimiser (step and slot copies) plus its own counters and tensors as a MethodState. */
 export function exportWithOptimizer(optimizer: Optimizer, counters: Record<string, number>, tensors: Record<string, (tf.Tensor | null)[]> = {}): MethodState {
   const s = optimizer.exportState();
-  return { counters: { ...counters, optimizerStep: s.step }, tensors: { ...s.slots, ...tensors } };
+  return { counters: { ...counters, optimizerStep: s.step }, tensors: { ...s.slots, ...tensors }, perVariableSlots: Object.keys(s.slots) };
 }
 
 /** Writes the optimiser part of a state from exportWithOptimizer back (slots are copied). */

@@ -31,6 +31,12 @@ export interface MethodContext {
 export interface MethodState {
   counters: Record<string, number>;
   tensors: Record<string, (tf.Tensor | null)[]>;
+  /**
+   * Slots holding one entry per adapted variable (optimiser moments), whose count and shapes an
+   * import checks against the running method; other slots (memory banks) vary in length and the
+   * method's importState() checks them. Absent: every slot is per variable.
+   */
+  perVariableSlots?: string[];
 }
 
 export interface TTAMethod {

@@ -92,3 +92,24 @@ test('a state for another model, another method or with corrupt tensors is refus
   assert.deepEqual(content(await b.exportState()), bBefore, 'every refusal left the running state as it was');
   [a, other, bn, b].forEach((s) => s.dispose());
 });
+
+test('memory-bank methods: a state with a full memory imports into a fresh session (empty memory) and replays the next step', async () => {
+  const overrides = { stamp: { augViews: 2, alpha: 10, memorySize: 8 }, rotta: { updateFrequency: 4, memorySize: 8 } };
+  for (const [method, o] of Object.entries(overrides)) {
+    const a = new TTASession();
+    await a.init('cpu');
+    await a.loadModel({ format: 'onnx', bytes: onnx('resnet-tiny') }, { name: 'resnet-tiny' });
+    await a.startLanes({ method, dataset: 'cifar10', compareSource: false, overrides: o });
+    for (const seed of [1, 2, 3]) await a.stepLanes(batch(seed));
+    const saved = structuredClone(await a.exportState());
+    assert.ok((saved.methodState!.tensors.memoryImages ?? []).length > 0, `${method}: the memory holds items`);
+    const b = new TTASession();
+    await b.init('cpu');
+    await b.loadModel({ format: 'onnx', bytes: onnx('resnet-tiny') }, { name: 'resnet-tiny' });
+    await b.startLanes({ method, dataset: 'cifar10', compareSource: false, overrides: o });
+    b.importState(saved);
+    const [ra, rb] = [await a.stepLanes(batch(4)), await b.stepLanes(batch(4))];
+    assert.deepEqual(rb.lanes.adapted!.probs, ra.lanes.adapted!.probs, `${method}: the next step agrees`);
+    [a, b].forEach((s) => s.dispose());
+  }
+});

@@ -416,6 +416,7 @@ function checkSameLayout(current: MethodState, incoming: MethodState | undefined
     throw new Error(`adapted state's method state has slots [${Object.keys(incoming.tensors).join(', ')}], method '${method}' has [${slots}]`);
   }
   for (const [slot, list] of Object.entries(current.tensors)) {
+    if (current.perVariableSlots && !current.perVariableSlots.includes(slot)) continue;
     const other = incoming.tensors[slot]!;
     if (other.length !== list.length) throw new Error(`adapted state's method slot '${slot}' has ${other.length} entries, method '${method}' has ${list.length} variables`);
     list.forEach((t, i) => {
