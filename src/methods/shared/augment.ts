@@ -168,26 +168,35 @@ export function colourOp(op: number, x: tf.Tensor4D, factor: tf.Tensor): tf.Tens
   }
 }
 
-/** Each sample's five colour ops in its own order (every op acts on each sample alone, so samples can be grouped). */
+/**
+ * Each sample's five colour ops in its own order (every op acts on each sample alone, so samples
+ * can be grouped). Per round the rows are reordered so that the samples taking the same op are
+ * contiguous (one gather), each op runs on its slice, and one last gather restores the order.
+ */
 export function colourJitter(x: tf.Tensor4D, params: readonly SampleParams[]): tf.Tensor4D {
+  let rows = params.map((_, i) => i); // rows[r]: the sample in row r of x
   for (let round = 0; round < COLOR_OPS; round++) {
-    // Group the samples by the op they take in this round, apply it to each group, put them back in order.
-    const groups = Array.from({ length: COLOR_OPS }, (_, op) => params.flatMap((p, i) => (p.order[round] === op ? [i] : [])));
-    const parts: tf.Tensor4D[] = [];
-    const placed: number[] = [];
-    groups.forEach((members, op) => {
-      if (members.length === 0) return;
-      const sub = members.length === params.length ? x : (tf.gather(x, tf.tensor1d(members, 'int32')) as tf.Tensor4D);
-      parts.push(colourOp(op, sub, tf.tensor4d(members.map((i) => params[i]!.factors[op]!), [members.length, 1, 1, 1])));
-      placed.push(...members);
-    });
-    if (parts.length === 1) {
-      x = parts[0]!;
-      continue;
+    const opOf = (sample: number) => params[sample]!.order[round]!;
+    const sorted = [...rows].sort((a, b) => opOf(a) - opOf(b) || a - b);
+    if (sorted.some((sample, r) => sample !== rows[r])) {
+      const rowOf = new Map(rows.map((sample, r) => [sample, r]));
+      x = tf.gather(x, tf.tensor1d(sorted.map((sample) => rowOf.get(sample)!), 'int32')) as tf.Tensor4D;
+      rows = sorted;
     }
-    const where = new Int32Array(params.length);
-    placed.forEach((sample, at) => (where[sample] = at));
-    x = tf.gather(tf.concat(parts, 0), tf.tensor1d(where, 'int32')) as tf.Tensor4D;
+    const ops = [...new Set(rows.map(opOf))];
+    const sizes = ops.map((op) => rows.filter((sample) => opOf(sample) === op).length);
+    const parts = ops.length === 1 ? [x] : (tf.split(x, sizes, 0) as tf.Tensor4D[]);
+    let start = 0;
+    const done = parts.map((part, k) => {
+      const members = rows.slice(start, (start += sizes[k]!));
+      return colourOp(ops[k]!, part, tf.tensor4d(members.map((sample) => params[sample]!.factors[ops[k]!]!), [members.length, 1, 1, 1]));
+    });
+    x = done.length === 1 ? done[0]! : (tf.concat(done, 0) as tf.Tensor4D);
+  }
+  if (rows.some((sample, r) => sample !== r)) {
+    const rowOf = new Int32Array(rows.length);
+    rows.forEach((sample, r) => (rowOf[sample] = r));
+    x = tf.gather(x, tf.tensor1d(rowOf, 'int32')) as tf.Tensor4D;
   }
   return x;
 }
@@ -222,32 +231,34 @@ function bilinearTaps(m: number[], h: number, w: number, outH: number, outW: num
       const y0 = Math.floor(y);
       const fx = x - x0;
       const fy = y - y0;
-      const corners: [number, number, number][] = [[y0, x0, (1 - fy) * (1 - fx)], [y0, x0 + 1, (1 - fy) * fx], [y0 + 1, x0, fy * (1 - fx)], [y0 + 1, x0 + 1, fy * fx]];
-      corners.forEach(([cy, cx, weight], c) => {
+      for (let c = 0; c < 4; c++) {
+        const cy = y0 + (c >> 1);
+        const cx = x0 + (c & 1);
         const inside = cy >= 0 && cy < h && cx >= 0 && cx < w;
         idx[c]![k] = inside ? base + cy * w + cx : base;
-        wt[c]![k] = inside ? weight : 0;
-      });
+        wt[c]![k] = inside ? (c >> 1 ? fy : 1 - fy) * (c & 1 ? fx : 1 - fx) : 0;
+      }
     }
   }
 }
 
 /**
  * Affine warp by gathers (tf.image.transform's cpu kernel only transforms the first image of a
- * batch in tfjs 4.22). One shared map gathers rows of an [H*W, N*C] view; per-sample maps gather
- * from the flattened batch.
+ * batch in tfjs 4.22). Consecutive groups of `groupSize` images share one inverse map
+ * (`mats[g]`): each group is laid out as rows [H*W, groupSize*C] and one gather of row indices
+ * moves all its images at once (per-image maps: groupSize 1).
  */
-function warpAffine(x: tf.Tensor4D, mats: number[][], outH: number, outW: number, fill: 'edge' | 'zero'): tf.Tensor4D {
+function warpAffine(x: tf.Tensor4D, mats: number[][], groupSize: number, outH: number, outW: number, fill: 'edge' | 'zero'): tf.Tensor4D {
   const [n, h, w, c] = x.shape;
-  const shared = mats.every((m) => m.join() === mats[0]!.join());
-  const points = outH * outW * (shared ? 1 : n);
+  const groups = mats.length;
+  if (groups * groupSize !== n) throw new Error(`augment: ${groups} maps of ${groupSize} images for a batch of ${n}`);
+  const points = outH * outW * groups;
   const idx = [0, 1, 2, 3].map(() => new Int32Array(points));
   const wt = [0, 1, 2, 3].map(() => new Float32Array(points));
-  if (shared) bilinearTaps(mats[0]!, h, w, outH, outW, fill, 0, idx, wt, 0);
-  else mats.forEach((m, i) => bilinearTaps(m, h, w, outH, outW, fill, i * h * w, idx, wt, i * outH * outW));
-  const source = shared ? tf.reshape(tf.transpose(x, [1, 2, 0, 3]), [h * w, n * c]) : tf.reshape(x, [n * h * w, c]);
-  const out = tf.addN(idx.map((ix, k) => tf.mul(tf.gather(source, tf.tensor1d(ix, 'int32')), tf.tensor2d(wt[k]!, [points, 1]))));
-  return (shared ? tf.transpose(tf.reshape(out, [outH, outW, n, c]), [2, 0, 1, 3]) : tf.reshape(out, [n, outH, outW, c])) as tf.Tensor4D;
+  mats.forEach((m, g) => bilinearTaps(m, h, w, outH, outW, fill, g * h * w, idx, wt, g * outH * outW));
+  const rows = tf.reshape(tf.transpose(tf.reshape(x, [groups, groupSize, h, w, c]), [0, 2, 3, 1, 4]), [groups * h * w, groupSize * c]);
+  const out = tf.addN(idx.map((ix, k) => tf.mul(tf.gather(rows, tf.tensor1d(ix, 'int32')), tf.tensor2d(wt[k]!, [points, 1]))));
+  return tf.reshape(tf.transpose(tf.reshape(out, [groups, outH, outW, groupSize, c]), [0, 3, 1, 2, 4]), [n, outH, outW, c]) as tf.Tensor4D;
 }
 
 /**
@@ -281,17 +292,19 @@ function flipSome(x: tf.Tensor4D, flips: boolean[]): tf.Tensor4D {
   return tf.where(mask, tf.reverse(x, 2), x) as tf.Tensor4D;
 }
 
-function applyAugment(images: tf.Tensor4D, params: SampleParams[], cfg: AugConfig, rng: Rng): tf.Tensor4D {
+/** `groupSize`: consecutive images sharing one draw (the warp then moves them together). */
+function applyAugment(images: tf.Tensor4D, params: SampleParams[], groupSize: number, cfg: AugConfig, rng: Rng): tf.Tensor4D {
   const [n, h, w] = images.shape;
   if (params.length !== n) throw new Error(`augment: ${params.length} parameter sets for a batch of ${n}`);
+  const groupParams = params.filter((_, i) => i % groupSize === 0);
   if (cfg.kind === 'crop-flip') {
-    const shifted = warpAffine(images, affineMatrices(params, h, w, 0), h, w, 'zero');
+    const shifted = warpAffine(images, affineMatrices(groupParams, h, w, 0), groupSize, h, w, 'zero');
     return flipSome(shifted, params.map((p) => p.flip));
   }
   let x = tf.clipByValue(images, 0, 1) as tf.Tensor4D;
   x = colourJitter(x, params);
   const m = BLUR_RADIUS;
-  x = warpAffine(x, affineMatrices(params, h, w, m), h + 2 * m, w + 2 * m, 'edge');
+  x = warpAffine(x, affineMatrices(groupParams, h, w, m), groupSize, h + 2 * m, w + 2 * m, 'edge');
   x = blurValid(x, params.map((p) => p.sigma));
   x = flipSome(x, params.map((p) => p.flip));
   x = tf.add(x, tf.randomNormal(x.shape, 0, cfg.noiseStd, 'float32', rng.seedForTf()));
@@ -316,5 +329,9 @@ export function augmentViews(images: tf.Tensor4D, views: number, cfg: AugConfig,
       for (let i = 0; i < n; i++) params.push(draw());
     }
   }
-  return tf.tidy(() => applyAugment(views === 1 ? images : (tf.tile(images, [views, 1, 1, 1]) as tf.Tensor4D), params, cfg, rng));
+  // Copies along the batch axis are contiguous (concat), unlike tf.tile's general kernel.
+  return tf.tidy(() => {
+    const batch = views === 1 ? images : (tf.concat(new Array<tf.Tensor4D>(views).fill(images), 0) as tf.Tensor4D);
+    return applyAugment(batch, params, perBatch ? n : 1, cfg, rng);
+  });
 }
