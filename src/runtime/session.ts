@@ -242,21 +242,10 @@ export class TTASession {
     if (state.method !== lanes.methodName) {
       throw new Error(`adapted state was made by method '${state.method}', the running method is '${lanes.methodName}'`);
     }
-    const incoming = state.methodState ? deserializeMethodState(state.methodState, `adapted state of '${state.model}'`) : undefined;
-    try {
-      const current = lanes.exportMethodState();
-      if (current) {
-        try {
-          checkSameLayout(current, incoming, state.method);
-        } finally {
-          disposeMethodState(current);
-        }
-      }
+    importChecked(state.methodState, `adapted state of '${state.model}'`, state.method, lanes.exportMethodState(), (incoming) => {
       lanes.importValues(state.values, state.steps);
       if (incoming) lanes.importMethodState(incoming);
-    } finally {
-      if (incoming) disposeMethodState(incoming);
-    }
+    });
   }
 
   /** Guard events (rollbacks, resets, collapses) since the last call. */
@@ -316,21 +305,10 @@ export class TTASession {
     const hash = this.requireModel().info.hash;
     if (c.method !== method.name) throw new Error(`checkpoint was made by method '${c.method}', the running method is '${method.name}'`);
     if (c.hash !== hash) throw new Error(`checkpoint is for model sha256 ${c.hash.slice(0, 12)}, the loaded model is ${hash.slice(0, 12)}`);
-    const incoming = c.methodState ? deserializeMethodState(c.methodState, `checkpoint of '${c.method}'`) : undefined;
-    try {
-      const current = method.exportState?.();
-      if (current) {
-        try {
-          checkSameLayout(current, incoming, method.name);
-        } finally {
-          disposeMethodState(current);
-        }
-      }
+    importChecked(c.methodState, `checkpoint of '${c.method}'`, method.name, method.exportState?.(), (incoming) => {
       importModelValues(this.requireModel(), c.values);
       if (incoming) method.importState!(incoming);
-    } finally {
-      if (incoming) disposeMethodState(incoming);
-    }
+    });
   }
 
   /** Predict on the batch and adapt on it (online), returning the prediction made for it. */
@@ -405,6 +383,22 @@ export class TTASession {
 
   dispose(): void {
     this.disposeModel();
+  }
+}
+
+/**
+ * Check a saved method state against the running method's own (`current`, taken over and
+ * disposed) before `write` writes anything; the deserialised tensors are freed after `write`.
+ */
+function importChecked(saved: SerializedMethodState | undefined, where: string, method: string, current: MethodState | undefined, write: (incoming: MethodState | undefined) => void): void {
+  let incoming: MethodState | undefined;
+  try {
+    incoming = saved ? deserializeMethodState(saved, where) : undefined;
+    if (current) checkSameLayout(current, incoming, method);
+    write(incoming);
+  } finally {
+    if (current) disposeMethodState(current);
+    if (incoming) disposeMethodState(incoming);
   }
 }
 
