@@ -10,7 +10,8 @@ import type { ImageBatch } from '../runtime/images.ts';
 import { buildStream, type Batch, type LabelOrder, type Setting as StreamSetting } from '../stream/stream.ts';
 import type { ImageSource } from '../stream/source.ts';
 import { Rng } from '../util/rng.ts';
-import type { BenchConfig, DomainResult, MemoryReport, RunKey, RunResult, Setting } from './types.ts';
+import type { BenchConfig, DomainResult, RunKey, RunResult, Setting } from './types.ts';
+import type { RuntimeMemory } from '../runtime/session.ts';
 import type { EncodedCheckpoint } from './checkpoint.ts';
 
 export interface DataSource {
@@ -38,7 +39,7 @@ export interface Adapter {
   save(): Promise<EncodedCheckpoint>;
   restore(state: EncodedCheckpoint): Promise<void>;
   /** Runtime memory now (recorded after each domain). */
-  memory?(): Promise<MemoryReport>;
+  memory?(): Promise<RuntimeMemory>;
 }
 
 /** A continual run's adapted state after its domain `domainIndex`: the run resumes with the next domain. */

@@ -4,6 +4,8 @@
  */
 import type { BackendChoice, BackendInfo } from '../runtime/backend.ts';
 import type { Task } from '../model/types.ts';
+import type { RuntimeMemory } from '../runtime/session.ts';
+import type { BatchRange } from '../stream/stream.ts';
 
 /** Protocol settings (../shared/docs/methods.md). */
 export const SETTINGS = ['continual', 'reset_each_shift', 'mixed_domains', 'correlated'] as const;
@@ -56,7 +58,7 @@ export interface BenchConfig {
   /** Batch size of each method's runs: --batch, else the method's published size for the data set. */
   batchSizes: Record<string, number>;
   /** --batch MIN-MAX: every batch's size is drawn from this range instead (seeded by the run's seed). */
-  batchRange?: { min: number; max: number };
+  batchRange?: BatchRange;
   seeds: number[];
   backend: BackendChoice;
   /** Hyper-parameter overrides per method name. */
@@ -100,18 +102,11 @@ export interface DomainResult extends RunKey {
   /** Steps (batches) on this domain. */
   steps?: number;
   /** Runtime memory after the domain's last step (flat across domains = no leak). */
-  memory?: MemoryReport;
+  memory?: RuntimeMemory;
   /** Predictions (probabilities) that came out NaN/Inf on this domain. */
   nonFinitePredictions?: number;
 }
 
-export interface MemoryReport {
-  numTensors: number;
-  numBytes: number;
-  wasmHeapBytes?: number;
-  gpuBytesInUse?: number;
-  gpuBytesAllocated?: number;
-}
 
 export interface RunResult extends RunKey {
   /** Images per step of this run. */

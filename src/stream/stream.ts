@@ -115,7 +115,8 @@ async function buildPlan(domains: readonly Domain[], opts: StreamOptions): Promi
   const order = opts.labelOrder ?? 'shuffle';
   const counter = { k: 0 };
   const sizes = rng.fork('batch-sizes');
-  const nextSize = typeof opts.batchSize === 'number' ? () => opts.batchSize as number : () => sizes.int((opts.batchSize as BatchRange).min, (opts.batchSize as BatchRange).max + 1);
+  const size = opts.batchSize;
+  const nextSize = typeof size === 'number' ? () => size : () => sizes.int(size.min, size.max + 1);
   const segments: { src: number; idx: number }[][] = [];
   const perDomainItems = await Promise.all(
     domains.map(async (d, di) => {

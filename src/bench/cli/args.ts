@@ -5,6 +5,7 @@
 import { BENCHMARK_CORRUPTIONS, isCorruptionName } from '../../data/corruptions/index.ts';
 import type { BackendChoice } from '../../runtime/backend.ts';
 import { DATASET_KINDS, SETTINGS, type DatasetKind, type Setting } from '../types.ts';
+import type { BatchRange } from '../../stream/stream.ts';
 
 export const DEFAULT_METHODS = ['source', 'bn', 'tent', 'eata', 'cotta', 'rotta', 'stamp'];
 export const DEFAULT_MODEL = 'cifar10-resnet26';
@@ -33,7 +34,7 @@ export interface CliOptions {
   /** One batch size for every method; absent: each method's published size (MethodInfo.defaultBatchSize). */
   batchSize?: number;
   /** --batch MIN-MAX: each batch's size drawn from this range (seeded), for every method (soak runs). */
-  batchRange?: { min: number; max: number };
+  batchRange?: BatchRange;
   seeds: number[];
   backend: BackendChoice;
   /** method -> key -> value, from --set method.key=value. */
