@@ -50,7 +50,9 @@ async function main(): Promise<void> {
 
   // Runs that stopped part-way go on from their saved state; those without a usable one restart: forget their partial results.
   const done = store.done();
-  for (const run of planRuns(config, done, store.checkpoints())) {
+  // Read once (a continual run's state can be several MB); a dropped run's state could not be used anyway.
+  const checkpoints = store.checkpoints();
+  for (const run of planRuns(config, done, checkpoints)) {
     const partial = run.domains.some((_, i) => done.has(domainId(run, i)));
     if (run.resume) {
       progress.log(`${run.method} ${run.setting} seed ${run.seed}: resuming after domain ${run.resume.domainIndex + 1} of ${run.domains.length}`);
@@ -98,7 +100,7 @@ async function main(): Promise<void> {
     });
     await page.goto(`${served.url}/bench.html`);
     await page.waitForFunction(() => document.body.dataset.ready === 'true', undefined, { timeout: 120_000 });
-    const resume: [typeof config, string[], [string, RunCheckpoint][]] = [config, [...store.done()], [...store.checkpoints()]];
+    const resume: [typeof config, string[], [string, RunCheckpoint][]] = [config, [...store.done()], [...checkpoints]];
     worker = await page.evaluate(([c, d, k]) => window.webttaBench.run(c, d, k), resume);
   } finally {
     progress.finish();
