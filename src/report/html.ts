@@ -1,7 +1,7 @@
 /** report.html: one self-contained page (inline CSS and SVG, no scripts), viewable offline. */
 import type { BenchResults, DomainResult } from '../bench/types.ts';
 import { describeRun } from './markdown.ts';
-import { buildTables, fmt, primaryMetric, stabilityRows, streamCurve, throughputRows, type Table } from './summary.ts';
+import { buildTables, fmt, primaryMetric, STABILITY_COLUMNS, stabilityCells, stabilityRows, streamCurve, throughputRows, type Table } from './summary.ts';
 import { escapeXml, groupedBarChart, horizontalBarChart, lineChart, PALETTE } from './svg.ts';
 
 const CSS = `body{font-family:sans-serif;max-width:1000px;margin:2em auto;padding:0 1em;color:#222}
@@ -91,13 +91,12 @@ export function renderHtml(results: BenchResults): string {
     const withMemory = results.runs.filter((r) => r.domains.some((d) => d.memory));
     const perDomain = (pick: (m: NonNullable<DomainResult['memory']>) => number | undefined) =>
       withMemory.map((r) => ({ name: `${r.method} ${r.setting} s${r.seed}`, values: r.domains.map((d) => (d.memory ? (pick(d.memory) ?? NaN) : NaN)) }));
-    const span = (p: [number, number] | undefined) => (p ? `${fmt(p[0])} → ${fmt(p[1])}` : '-');
     parts.push(
       '<h2>Memory and stability</h2>',
       lineChart('live tensors after each domain (flat = no leak)', perDomain((m) => m.numTensors), [], 'tensors', 'domain'),
       lineChart('WASM heap after each domain (MiB)', perDomain((m) => (m.wasmHeapBytes === undefined ? undefined : m.wasmHeapBytes / 2 ** 20)), [], 'MiB', 'domain'),
-      `<table><tr><th>run</th><th>images</th><th>steps</th><th>tensors first → last (max)</th><th>WASM heap MiB</th><th>GPU MiB</th><th>rollbacks</th><th>collapses</th><th>non-finite predictions</th></tr>${stability
-        .map((s) => `<tr><td>${escapeXml(s.run)}</td><td>${s.images}</td><td>${s.steps}</td><td>${s.tensors[0]} → ${s.tensors[1]} (${s.tensors[2]})</td><td>${span(s.wasmHeapMiB)}</td><td>${span(s.gpuMiB)}</td><td>${s.rollbacks}</td><td>${s.collapses}</td><td>${s.nonFinite}</td></tr>`)
+      `<table><tr>${STABILITY_COLUMNS.map((c) => `<th>${escapeXml(c)}</th>`).join('')}</tr>${stability
+        .map((s) => `<tr>${stabilityCells(s).map((c) => `<td>${escapeXml(c)}</td>`).join('')}</tr>`)
         .join('')}</table>`,
     );
   }

@@ -1,6 +1,6 @@
 /** results.md: RobustBench-style tables (methods x corruptions + mean) and throughput. */
 import type { BenchResults } from '../bench/types.ts';
-import { buildTables, fmt, primaryMetric, stabilityRows, throughputRows } from './summary.ts';
+import { buildTables, fmt, primaryMetric, STABILITY_COLUMNS, stabilityCells, stabilityRows, throughputRows } from './summary.ts';
 
 /** Batch size each method ran with (from its runs), grouped: '200 (source, tent), 64 (rotta)'. */
 export function batchSizesLine(results: BenchResults): string {
@@ -65,12 +65,9 @@ export function renderMarkdown(results: BenchResults): string {
   out.push('');
   const stability = stabilityRows(results);
   if (stability.length > 0) {
-    const span = (p: [number, number] | undefined) => (p ? `${fmt(p[0])} → ${fmt(p[1])}` : '-');
     out.push('## Memory and stability', '', 'After the first → the last domain; guard counts over the whole stream.', '');
-    out.push('| run | images | steps | tensors (max) | WASM heap MiB | GPU MiB | rollbacks | collapses | non-finite predictions |', '|---|---:|---:|---:|---:|---:|---:|---:|---:|');
-    for (const s of stability) {
-      out.push(`| ${s.run} | ${s.images} | ${s.steps} | ${s.tensors[0]} → ${s.tensors[1]} (${s.tensors[2]}) | ${span(s.wasmHeapMiB)} | ${span(s.gpuMiB)} | ${s.rollbacks} | ${s.collapses} | ${s.nonFinite} |`);
-    }
+    out.push(`| ${STABILITY_COLUMNS.join(' | ')} |`, `|---|${STABILITY_COLUMNS.slice(1).map(() => '---:').join('|')}|`);
+    for (const s of stability) out.push(`| ${stabilityCells(s).join(' | ')} |`);
     out.push('');
   }
   return out.join('\n');

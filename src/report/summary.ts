@@ -145,6 +145,14 @@ export interface StabilityRow {
   nonFinite: number;
 }
 
+export const STABILITY_COLUMNS = ['run', 'images', 'steps', 'tensors first → last (max)', 'WASM heap MiB', 'GPU MiB', 'rollbacks', 'collapses', 'non-finite predictions'];
+
+/** One stability row as the table cells (same order as STABILITY_COLUMNS), for results.md and report.html alike. */
+export function stabilityCells(s: StabilityRow): string[] {
+  const span = (p: [number, number] | undefined) => (p ? `${fmt(p[0])} → ${fmt(p[1])}` : '-');
+  return [s.run, String(s.images), String(s.steps), `${s.tensors[0]} → ${s.tensors[1]} (${s.tensors[2]})`, span(s.wasmHeapMiB), span(s.gpuMiB), String(s.rollbacks), String(s.collapses), String(s.nonFinite)];
+}
+
 /** Runs whose domains recorded memory: first vs last domain, guard counts summed over steps. */
 export function stabilityRows(results: BenchResults): StabilityRow[] {
   const mib = (b: number | undefined) => (b === undefined ? undefined : b / 2 ** 20);
