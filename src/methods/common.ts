@@ -45,6 +45,11 @@ export function checkImages(method: string, images: tf.Tensor4D, model: Adaptabl
   if (images.shape[0] < 1) throw new Error(`${method}: empty batch`);
 }
 
+/** Frees every tensor a MethodState holds (its counters are plain numbers). */
+export function disposeMethodState(state: MethodState | undefined): void {
+  if (state) for (const list of Object.values(state.tensors)) for (const t of list) t?.dispose();
+}
+
 /** A method's optimiser (step and slot copies) plus its own counters and tensors as a MethodState. */
 export function exportWithOptimizer(optimizer: Optimizer, counters: Record<string, number>, tensors: Record<string, (tf.Tensor | null)[]> = {}): MethodState {
   const s = optimizer.exportState();

@@ -12,6 +12,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { AdaptableModel, ParamSnapshot } from '../model/types.ts';
+import { disposeMethodState } from './common.ts';
 import type { MethodState, StepResult, TTAMethod } from './types.ts';
 
 export interface CollapseOptions {
@@ -84,10 +85,6 @@ export function resolveGuardOptions(options: GuardSettings = {}): GuardOptions {
 interface Checkpoint {
   model: ParamSnapshot;
   method: MethodState | undefined;
-}
-
-function disposeMethodState(s: MethodState | undefined): void {
-  if (s) for (const list of Object.values(s.tensors)) for (const t of list) t?.dispose();
 }
 
 /** One window entry: an image batch's predicted-class counts and its summed per-image entropy. */

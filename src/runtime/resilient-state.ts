@@ -55,10 +55,6 @@ export function deserializeMethodState(s: SerializedMethodState, where: string):
   return { counters: { ...s.counters }, tensors };
 }
 
-export function disposeMethodState(state: MethodState): void {
-  for (const list of Object.values(state.tensors)) for (const t of list) t?.dispose();
-}
-
 /** Values of every parameter and norm statistic of the model, in snapshot order. */
 export async function exportModelValues(model: AdaptableModel): Promise<TensorRecord[]> {
   const snap = model.snapshot();

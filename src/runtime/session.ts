@@ -15,7 +15,8 @@ import { Simulator, type CorruptionSpec, type OverlayLoader } from '../demo/simu
 import type { FeedbackMark } from '../demo/feedback.ts';
 import type { AdaptedState } from '../demo/persist.ts';
 import { guardMethod, type GuardEvent, type GuardSettings } from '../methods/guard.ts';
-import { deserializeMethodState, disposeMethodState, exportModelValues, importModelValues, serializeMethodState, type SerializedMethodState } from './resilient-state.ts';
+import { disposeMethodState } from '../methods/common.ts';
+import { deserializeMethodState, exportModelValues, importModelValues, serializeMethodState, type SerializedMethodState } from './resilient-state.ts';
 import type { TensorRecord } from '../demo/persist.ts';
 
 export type ModelSource =
