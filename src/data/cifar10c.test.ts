@@ -76,4 +76,11 @@ test('readCifar10C refuses files that are not in the layout', () => {
   assert.throws(() => readCifar10C(labels, labels, 1, 'notes.npy'), /notes\.npy: not a \.npy file/);
   const wrongShape = new Uint8Array([...npyHeaderBytes('|u1', [10, 32, 32]), ...new Uint8Array(10 * 32 * 32)]);
   assert.throws(() => readCifar10C(wrongShape, labels, 1, 'w.npy'), /w\.npy: expected uint8 \[5\*N, 32, 32, 3\] \(CIFAR-10-C layout\), got \|u1 \(10, 32, 32\)/);
+  // The official layout in every respect but the memory order ('True ' over 'False' keeps the header length).
+  const good = new Uint8Array([...npyHeaderBytes('|u1', [5, 32, 32, 3]), ...new Uint8Array(5 * 3072)]);
+  const okLabels = new Uint8Array([...npyHeaderBytes('|u1', [5]), 0, 1, 2, 3, 4]);
+  assert.equal(readCifar10C(good, okLabels, 1, 'c.npy').n, 1);
+  const fortran = good.slice();
+  fortran.set(Array.from('True ', (c) => c.charCodeAt(0)), String.fromCharCode(...good.subarray(0, 128)).indexOf('False'));
+  assert.throws(() => readCifar10C(fortran, okLabels, 1, 'f.npy'), /f\.npy: fortran_order=True is not the CIFAR-10-C layout/);
 });

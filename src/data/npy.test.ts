@@ -28,6 +28,39 @@ test('writes headers byte-identical to numpy', () => {
   assert.deepEqual(npyHeaderBytes('<i8', [2, 3]), i8.subarray(0, 128));
 });
 
+/**
+ * A format 2.0 / 3.0 file laid out as numpy writes one (4-byte little-endian header length, data on a
+ * 64-byte boundary); numpy picks these versions only for headers over 65535 bytes, which a short one stands in for.
+ */
+function npyV2(major: 2 | 3, header: string, data: Uint8Array): Uint8Array {
+  const body = new TextEncoder().encode(header);
+  const pad = (64 - ((12 + body.length + 1) % 64)) % 64;
+  const out = new Uint8Array(12 + body.length + pad + 1 + data.length);
+  out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, major, 0]);
+  new DataView(out.buffer).setUint32(8, body.length + pad + 1, true);
+  out.set(body, 12);
+  out.fill(0x20, 12 + body.length, 12 + body.length + pad);
+  out[12 + body.length + pad] = 0x0a;
+  out.set(data, 12 + body.length + pad + 1);
+  return out;
+}
+
+test('reads format 2.0 and 3.0 files (4-byte header length)', () => {
+  const data = new Uint8Array(new Float32Array([0.25, -3, 7, 1e-3]).buffer);
+  for (const major of [2, 3] as const) {
+    const file = npyV2(major, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2), }", data);
+    const a = readNpy(file, `v${major}.npy`);
+    assert.deepEqual(a.header.shape, [2, 2]);
+    // 12 + 60 header characters + newline, padded to the next multiple of 64
+    assert.equal(a.header.dataOffset, 128);
+    assert.deepEqual(Array.from(a.data as Float32Array), Array.from(new Float32Array([0.25, -3, 7, 1e-3])));
+  }
+  const u1 = npyV2(2, "{'descr': '|u1', 'fortran_order': False, 'shape': (3,), }", Uint8Array.from([7, 8, 9]));
+  assert.deepEqual(Array.from(readNpy(u1).data), [7, 8, 9]);
+  assert.throws(() => parseNpyHeader(u1.subarray(0, 11), 'short.npy'), /short\.npy: truncated \.npy header$/);
+  assert.throws(() => parseNpyHeader(u1.subarray(0, 40), 'cut.npy'), /cut\.npy: truncated \.npy header \(need 128 bytes, have 40\)/);
+});
+
 test('bad input gives errors naming the problem', () => {
   assert.throws(() => parseNpyHeader(new Uint8Array(20), 'x.npy'), /x\.npy: not a \.npy file \(bad magic\)/);
   assert.throws(() => readNpy(bytes(FORTRAN), 'f.npy'), /f\.npy: fortran_order=True/);
