@@ -55,9 +55,9 @@ function parseArgs(argv: string[]) {
   if (typeof opts.cifar !== 'string' || typeof opts.out !== 'string') {
     throw new Error('usage: make-cifar10c --cifar <dir with test_batch.bin> --out <dir> [--n N] [--seed S] [--extra] [--only a,b] [--workers W]');
   }
-  const int = (k: string, d: number) => {
+  const int = (k: string, d: number, min = 0) => {
     const v = opts[k] === undefined ? d : Number(opts[k]);
-    if (!Number.isInteger(v) || v < 0) throw new Error(`--${k} must be a non-negative integer, got '${String(opts[k])}'`);
+    if (!Number.isInteger(v) || v < min) throw new Error(`--${k} must be ${min === 0 ? 'a non-negative' : 'a positive'} integer, got '${String(opts[k])}'`);
     return v;
   };
   let names: CorruptionName[] = [...BENCHMARK_CORRUPTIONS, ...(opts.extra ? EXTRA_CORRUPTIONS : [])];
@@ -70,7 +70,7 @@ function parseArgs(argv: string[]) {
   return {
     cifarFile: join(opts.cifar, 'test_batch.bin'),
     out: opts.out,
-    n: int('n', 10000),
+    n: int('n', 10000, 1),
     seed: int('seed', 0),
     workers: Math.max(1, int('workers', Math.min(2, availableParallelism()))),
     names,

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseCifarBatch } from './cifar.ts';
@@ -68,6 +68,20 @@ test('make-cifar10c writes the official layout and round-trips byte for byte', a
     }
   } finally {
     rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test('make-cifar10c refuses an image count below 1 or not an integer before writing anything', () => {
+  const out = join(mkdtempSync(join(tmpdir(), 'c10c-')), 'out');
+  try {
+    for (const n of ['0', '-3', '2.5', 'ten']) {
+      const r = spawnSync('node', ['--import', 'tsx', join(ROOT, 'scripts/make-cifar10c.ts'), '--cifar', CIFAR_DIR, '--out', out, '--n', n], { cwd: ROOT, encoding: 'utf8' });
+      assert.equal(r.status, 1, `--n ${n}`);
+      assert.equal(r.stderr, `make-cifar10c: --n must be a positive integer, got '${n}'\n`);
+      assert.ok(!existsSync(out), `--n ${n} created ${out}`);
+    }
+  } finally {
+    rmSync(join(out, '..'), { recursive: true, force: true });
   }
 });
 
