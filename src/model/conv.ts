@@ -1,8 +1,8 @@
 /**
  * Convolutions whose gradients are ordinary forward convolutions.
  *
- * tfjs-wasm has no Conv2DBackpropFilter kernel and a naive (~10x slower) Conv2DBackpropInput
- * (docs/platform.md), so both gradients are rewritten:
+ * tfjs-wasm has no Conv2DBackpropFilter kernel and a naive Conv2DBackpropInput (2.0 s of a
+ * 3.2 s Tent step of a CIFAR ResNet-20 at batch 64), so both gradients are rewritten:
  *   dx: the stride-dilated upstream gradient, padded by (k-1)*d, convolved (dilation d) with
  *       the spatially flipped kernel whose in/out channels are swapped;
  *   dW: the input correlated with the upstream gradient, batch axis as the channel axis

@@ -1,7 +1,7 @@
 /**
  * Backend choice for tfjs: webgpu (hardware adapters), wasm (SIMD, threads when the page
- * is cross-origin isolated), webgl, cpu. `auto` skips software WebGPU adapters
- * (SwiftShader is ~100x slower than wasm on the same CPU, see docs/platform.md).
+ * is cross-origin isolated), webgl, cpu. `auto` skips software WebGPU adapters: on a 2-core
+ * machine SwiftShader ran a CIFAR ResNet-20 forward at batch 64 in 17.6 s, wasm in 0.18-0.27 s.
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-webgpu';
