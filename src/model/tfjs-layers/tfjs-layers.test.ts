@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { loadTfjsLayersModel } from '../index.ts';
 
-const DARKNET = resolve(import.meta.dirname, '../../../../shared/data/darknet-tiny');
+const DARKNET = resolve(import.meta.dirname, '../../../models/darknet-tiny');
 
 before(async () => {
   await tf.setBackend('wasm');
@@ -73,7 +73,7 @@ test('a functional model with every supported layer kind matches predict() (soft
   keras.dispose();
 });
 
-test('darknet-tiny (shared data) matches tf.loadLayersModel predict on the same input', async () => {
+test('darknet-tiny (models/) matches tf.loadLayersModel predict on the same input', async () => {
   const modelJson = JSON.parse(readFileSync(resolve(DARKNET, 'model.json'), 'utf8'));
   const shards = new Map<string, ArrayBuffer>();
   for (const g of modelJson.weightsManifest) for (const p of g.paths) shards.set(p, new Uint8Array(readFileSync(resolve(DARKNET, p))).buffer);
