@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { loadOnnxModel } from '../index.ts';
 import { fixtureBytes } from '../testing/node-fixtures.ts';
-import { ModelProto, type ModelProtoMsg } from './schema.ts';
+import { ModelProto, type AttributeProtoMsg, type ModelProtoMsg } from './schema.ts';
 
 before(async () => {
   await tf.setBackend('cpu');
@@ -62,6 +62,32 @@ test('unsupported attribute value fails at load, naming the node', async () => {
     resize.attribute.find((a) => a.name === 'mode')!.s = new TextEncoder().encode('cubic');
   });
   await assert.rejects(loadOnnxModel(bytes, { name: 's.onnx' }), /Resize node '[^']+': mode 'cubic' is not supported/);
+});
+
+test('Resize-18 antialias and keep_aspect_ratio_policy fail at load instead of being ignored', async () => {
+  const withAttr = (attr: object) =>
+    edited('segmenter-tiny', (m) => {
+      m.opsetImport[0]!.version = 18;
+      m.graph!.node.find((n) => n.opType === 'Resize')!.attribute.push(attr as AttributeProtoMsg);
+    });
+  // Unedited apart from the opset, the graph loads: the errors below come from the attributes.
+  (await loadOnnxModel(withAttr({ name: 'antialias', type: 2, i: 0 }), { name: 's.onnx' })).dispose();
+  await assert.rejects(loadOnnxModel(withAttr({ name: 'antialias', type: 2, i: 1 }), { name: 's.onnx' }), /Resize node '[^']+': attribute antialias=1 is not supported/);
+  const policy = { name: 'keep_aspect_ratio_policy', type: 3, s: new TextEncoder().encode('not_larger') };
+  await assert.rejects(loadOnnxModel(withAttr(policy), { name: 's.onnx' }), /Resize node '[^']+': attribute keep_aspect_ratio_policy 'not_larger' is not supported/);
+});
+
+test('BatchNormalization with training_mode=1 or spatial=0 fails at load', async () => {
+  const withAttr = (attr: object) =>
+    edited('resnet-tiny', (m) => {
+      m.graph!.node.find((n) => n.opType === 'BatchNormalization')!.attribute.push(attr as AttributeProtoMsg);
+    });
+  (await loadOnnxModel(withAttr({ name: 'training_mode', type: 2, i: 0 }), { name: 'r.onnx' })).dispose();
+  await assert.rejects(
+    loadOnnxModel(withAttr({ name: 'training_mode', type: 2, i: 1 }), { name: 'r.onnx' }),
+    /r\.onnx: BatchNormalization node '[^']+': attribute training_mode=1 is not supported/,
+  );
+  await assert.rejects(loadOnnxModel(withAttr({ name: 'spatial', type: 2, i: 0 }), { name: 'r.onnx' }), /BatchNormalization node '[^']+': attribute spatial=0 is not supported/);
 });
 
 test('BatchNormalization whose statistics are not initializers', async () => {

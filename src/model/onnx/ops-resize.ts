@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { OnnxNode } from './decode.ts';
-import { attrFloat, attrInts, attrString, hostValues, requireInput, where, type OpDef } from './op.ts';
+import { attrFloat, attrInt, attrInts, attrString, hostValues, requireInput, where, type OpDef } from './op.ts';
 import { nhwc, tensorVal } from './values.ts';
 
 export interface ResizeAxis {
@@ -105,6 +105,11 @@ function resizeOp(kind: 'Resize' | 'Upsample'): OpDef {
       const coord = newStyle ? attrString(node, 'coordinate_transformation_mode', 'half_pixel') : 'asymmetric';
       const nearest = newStyle ? attrString(node, 'nearest_mode', 'round_prefer_floor') : 'floor';
       if (newStyle && attrFloat(node, 'exclude_outside', 0) !== 0) throw new Error(`${w0}: exclude_outside is not supported`);
+      // Resize-18 options that would change the result: refuse them rather than ignore them.
+      const antialias = attrInt(node, 'antialias', 0);
+      if (antialias !== 0) throw new Error(`${w0}: attribute antialias=${antialias} is not supported (only 0)`);
+      const policy = attrString(node, 'keep_aspect_ratio_policy', 'stretch');
+      if (policy !== 'stretch') throw new Error(`${w0}: attribute keep_aspect_ratio_policy '${policy}' is not supported (only 'stretch')`);
       let scales: number[] | undefined;
       let sizes: number[] | undefined;
       if (kind === 'Upsample' && ctx.opset < 9) scales = attrInts(node, 'scales');

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { HostTensor } from '../host.ts';
 import type { NormSpec, Program, ProgramEnv, ProgramOutput } from '../program.ts';
 import type { OnnxGraph, OnnxNode } from './decode.ts';
-import { where, type ExecContext, type OpDef } from './op.ts';
+import { attrInt, where, type ExecContext, type OpDef } from './op.ts';
 import { elementwiseOps } from './ops-elementwise.ts';
 import { resizeOps } from './ops-resize.ts';
 import { shapeOps } from './ops-shape.ts';
@@ -106,6 +106,12 @@ function normSpec(node: OnnxNode, inits: ReadonlyMap<string, HostTensor>, fileNa
     const t = inits.get(n)!;
     if (t.dims.length !== 1 || t.dims[0] !== channels) throw new Error(`${fileName}: ${where(node)} ${n} has shape [${t.dims}], expected [${channels}]`);
   }
+  // Batch statistics are a runtime choice (NormMode), not part of the graph; BN-7's spatial=0
+  // (statistics per channel and position) has no counterpart here.
+  if (attrInt(node, 'training_mode', 0) !== 0) {
+    throw new Error(`${fileName}: ${where(node)}: attribute training_mode=1 is not supported (export in eval mode; batch statistics are chosen with setNormMode)`);
+  }
+  if (attrInt(node, 'spatial', 1) !== 1) throw new Error(`${fileName}: ${where(node)}: attribute spatial=0 is not supported`);
   const eps = node.attrs.get('epsilon');
   return {
     name: node.name,
