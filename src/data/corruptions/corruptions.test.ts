@@ -3,15 +3,16 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { Rng } from '../../util/rng.ts';
 import { parseCifarBatch } from '../cifar.ts';
+import { decodeImageSync } from '../decode-node.ts';
 import { loadFrostOverlaysFromDisk } from '../node.ts';
-import { imageFromUint8, imageToUint8, makeImage, type RgbImage } from '../image.ts';
+import { imageFromUint8, imageToUint8, makeImage, resizeImage, type RgbImage } from '../image.ts';
 import { diskKernel } from './blur.ts';
 import { elasticTransform } from './digital.ts';
 import {
   ALL_CORRUPTIONS, corrupt, corruptMany, corruptionRng, type CorruptionName, type Severity,
 } from './index.ts';
 import { poisson } from './noise.ts';
-import { zoomFactors, PARAM_SETS } from './params.ts';
+import { zoomFactors, PARAM_SETS, type CorruptionParams, type ParamSetName } from './params.ts';
 import { motionBlur, raster } from './raster.ts';
 import { plasmaFractal } from './weather.ts';
 
@@ -22,6 +23,12 @@ const cleanU8 = (i: number) => cifar.data.slice(i * 3072, (i + 1) * 3072);
 const clean = (i: number) => imageFromUint8(cleanU8(i), 32, 32);
 const IMAGES = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
 const SEV: Severity[] = [1, 2, 3, 4, 5];
+const RANDOM: CorruptionName[] = ['gaussian_noise', 'shot_noise', 'impulse_noise', 'speckle_noise', 'glass_blur', 'motion_blur', 'snow', 'frost', 'fog', 'elastic_transform', 'spatter'];
+/** A shipped ImageNet validation image, resized to 224x224. */
+function photo224(file: string): RgbImage {
+  const d = decodeImageSync(new Uint8Array(readFileSync(`${ROOT}public/samples/imagenet/images/${file}`)), file);
+  return resizeImage(imageFromUint8(d.data, d.height, d.width), 224, 224);
+}
 
 function run(name: CorruptionName, i: number, s: Severity, seed = 0): Uint8Array {
   return imageToUint8(corrupt(name, clean(i), s, { rng: corruptionRng(seed, name, s, i), frost }));
@@ -60,8 +67,7 @@ test('every corruption changes the image, keeps its shape, and is deterministic 
 });
 
 test('random corruptions differ between seeds', () => {
-  const random: CorruptionName[] = ['gaussian_noise', 'shot_noise', 'impulse_noise', 'speckle_noise', 'glass_blur', 'motion_blur', 'snow', 'frost', 'fog', 'elastic_transform', 'spatter'];
-  for (const name of random) assert.notDeepEqual(run(name, 2, 3, 1), run(name, 2, 3, 2), name);
+  for (const name of RANDOM) assert.notDeepEqual(run(name, 2, 3, 1), run(name, 2, 3, 2), name);
 });
 
 test('distance from the clean image grows with severity (mean over 12 real CIFAR-10 test images)', () => {
@@ -204,13 +210,106 @@ test('JPEG: batched mosaic coding gives the same bytes as one-by-one', () => {
   imgs.forEach((img, k) => assert.deepEqual(imageToUint8(corrupt('jpeg_compression', img, 5, { rng: new Rng(0) })), many[k]));
 });
 
-test('ImageNet parameter set runs on 224x224 images for all 19 corruptions', () => {
-  const big = imageFromUint8(new Uint8Array(224 * 224 * 3).map((_, k) => (Math.floor(k / 3 / 224) * 3 + (k % 224)) & 255), 224, 224);
+// The `c = [...]` of every corruption in hendrycks/robustness ImageNet-C/create_c/make_cifar_c.py and
+// make_imagenet_c.py, written as there; zoom_blur as its np.arange(1, stop, step) arguments, frostScale
+// as the overlay's cv2.resize factor (the ImageNet generator crops the overlay unscaled).
+const PUBLISHED: Record<ParamSetName, CorruptionParams> = {
+  cifar: {
+    gaussian_noise: [0.04, 0.06, 0.08, 0.09, 0.1],
+    shot_noise: [500, 250, 100, 75, 50],
+    impulse_noise: [0.01, 0.02, 0.03, 0.05, 0.07],
+    speckle_noise: [0.06, 0.1, 0.12, 0.16, 0.2],
+    gaussian_blur: [0.4, 0.6, 0.7, 0.8, 1],
+    glass_blur: [[0.05, 1, 1], [0.25, 1, 1], [0.4, 1, 1], [0.25, 1, 2], [0.4, 1, 2]],
+    defocus_blur: [[0.3, 0.4], [0.4, 0.5], [0.5, 0.6], [1, 0.2], [1.5, 0.1]],
+    motion_blur: [[6, 1], [6, 1.5], [6, 2], [8, 2], [9, 2.5]],
+    zoom_blur: [[1.06, 0.01], [1.11, 0.01], [1.16, 0.01], [1.21, 0.01], [1.26, 0.01]],
+    fog: [[0.2, 3], [0.5, 3], [0.75, 2.5], [1, 2], [1.5, 1.75]],
+    frost: [[1, 0.2], [1, 0.3], [0.9, 0.4], [0.85, 0.4], [0.75, 0.45]],
+    frostScale: 0.2,
+    snow: [
+      [0.1, 0.2, 1, 0.6, 8, 3, 0.95], [0.1, 0.2, 1, 0.5, 10, 4, 0.9], [0.15, 0.3, 1.75, 0.55, 10, 4, 0.9],
+      [0.25, 0.3, 2.25, 0.6, 12, 6, 0.85], [0.3, 0.3, 1.25, 0.65, 14, 12, 0.8],
+    ],
+    spatter: [
+      [0.62, 0.1, 0.7, 0.7, 0.5, 0], [0.65, 0.1, 0.8, 0.7, 0.5, 0], [0.65, 0.3, 1, 0.69, 0.5, 0],
+      [0.65, 0.1, 0.7, 0.69, 0.6, 1], [0.65, 0.1, 0.5, 0.68, 0.6, 1],
+    ],
+    contrast: [0.75, 0.5, 0.4, 0.3, 0.15],
+    brightness: [0.05, 0.1, 0.15, 0.2, 0.3],
+    saturate: [[0.3, 0], [0.1, 0], [1.5, 0], [2, 0.1], [2.5, 0.2]],
+    jpeg_compression: [80, 65, 58, 50, 40],
+    pixelate: [0.95, 0.9, 0.85, 0.75, 0.65],
+    elastic_transform: [
+      [32 * 0, 32 * 0, 32 * 0.08], [32 * 0.05, 32 * 0.2, 32 * 0.07], [32 * 0.08, 32 * 0.06, 32 * 0.06],
+      [32 * 0.1, 32 * 0.04, 32 * 0.05], [32 * 0.1, 32 * 0.03, 32 * 0.03],
+    ],
+  },
+  imagenet: {
+    gaussian_noise: [0.08, 0.12, 0.18, 0.26, 0.38],
+    shot_noise: [60, 25, 12, 5, 3],
+    impulse_noise: [0.03, 0.06, 0.09, 0.17, 0.27],
+    speckle_noise: [0.15, 0.2, 0.35, 0.45, 0.6],
+    gaussian_blur: [1, 2, 3, 4, 6],
+    glass_blur: [[0.7, 1, 2], [0.9, 2, 1], [1, 2, 3], [1.1, 3, 2], [1.5, 4, 2]],
+    defocus_blur: [[3, 0.1], [4, 0.5], [6, 0.5], [8, 0.5], [10, 0.5]],
+    motion_blur: [[10, 3], [15, 5], [15, 8], [15, 12], [20, 15]],
+    zoom_blur: [[1.11, 0.01], [1.16, 0.01], [1.21, 0.02], [1.26, 0.02], [1.31, 0.03]],
+    fog: [[1.5, 2], [2, 2], [2.5, 1.7], [2.5, 1.5], [3, 1.4]],
+    frost: [[1, 0.4], [0.8, 0.6], [0.7, 0.7], [0.65, 0.7], [0.6, 0.75]],
+    frostScale: 1,
+    snow: [
+      [0.1, 0.3, 3, 0.5, 10, 4, 0.8], [0.2, 0.3, 2, 0.5, 12, 4, 0.7], [0.55, 0.3, 4, 0.9, 12, 8, 0.7],
+      [0.55, 0.3, 4.5, 0.85, 12, 8, 0.65], [0.55, 0.3, 2.5, 0.85, 12, 12, 0.55],
+    ],
+    spatter: [
+      [0.65, 0.3, 4, 0.69, 0.6, 0], [0.65, 0.3, 3, 0.68, 0.6, 0], [0.65, 0.3, 2, 0.68, 0.5, 0],
+      [0.65, 0.3, 1, 0.65, 1.5, 1], [0.67, 0.4, 1, 0.65, 1.5, 1],
+    ],
+    contrast: [0.4, 0.3, 0.2, 0.1, 0.05],
+    brightness: [0.1, 0.2, 0.3, 0.4, 0.5],
+    saturate: [[0.3, 0], [0.1, 0], [2, 0], [5, 0.1], [20, 0.2]],
+    jpeg_compression: [25, 18, 15, 10, 7],
+    pixelate: [0.6, 0.5, 0.4, 0.3, 0.25],
+    elastic_transform: [
+      [244 * 2, 244 * 0.7, 244 * 0.1], [244 * 2, 244 * 0.08, 244 * 0.2], [244 * 0.05, 244 * 0.01, 244 * 0.02],
+      [244 * 0.07, 244 * 0.01, 244 * 0.02], [244 * 0.12, 244 * 0.01, 244 * 0.02],
+    ],
+  },
+};
+
+test('both parameter sets equal the published generators for all 19 corruptions, and corrupt() uses the right one', () => {
+  assert.deepEqual(PARAM_SETS.cifar, PUBLISHED.cifar);
+  assert.deepEqual(PARAM_SETS.imagenet, PUBLISHED.imagenet);
+  for (const set of ['cifar', 'imagenet'] as const) assert.deepEqual(Object.keys(PARAM_SETS[set]).filter((k) => k !== 'frostScale').sort(), [...ALL_CORRUPTIONS].sort());
+  // Gaussian noise severity 1 on mid-grey (no clipping): sigma .04 with the CIFAR set, .08 with the ImageNet set,
+  // which is also the default for a 224 px image.
+  const std = (img: RgbImage) => Math.sqrt(img.data.reduce((a, v) => a + (v - 0.5) ** 2, 0) / img.data.length);
+  const grey = makeImage(224, 224, new Float32Array(224 * 224 * 3).fill(0.5));
+  assert.ok(Math.abs(std(corrupt('gaussian_noise', grey, 1, { rng: new Rng(1), params: 'cifar' })) - 0.04) < 0.002);
+  assert.ok(Math.abs(std(corrupt('gaussian_noise', grey, 1, { rng: new Rng(1), params: 'imagenet' })) - 0.08) < 0.002);
+  assert.ok(Math.abs(std(corrupt('gaussian_noise', grey, 1, { rng: new Rng(1) })) - 0.08) < 0.002);
+});
+
+test('ImageNet parameter set on a 224x224 photo: every corruption keeps shape and dtype, changes it, and is deterministic per seed', () => {
+  const photo = photo224('ILSVRC2012_val_00000347.JPEG');
+  const photoU8 = imageToUint8(photo);
+  const run224 = (name: CorruptionName, s: Severity, seed: number) =>
+    imageToUint8(corrupt(name, photo, s, { rng: corruptionRng(seed, name, s, 0), frost, params: 'imagenet' }));
   for (const name of ALL_CORRUPTIONS) {
-    const out = corrupt(name, big, 3, { rng: new Rng(1), frost });
-    assert.equal(out.data.length, 224 * 224 * 3);
-    assert.ok(rmse(imageToUint8(out), imageToUint8(big)) > 0.5, `${name} changes a 224x224 image`);
+    for (const s of [1, 3, 5] as const) {
+      const out = corrupt(name, photo, s, { rng: corruptionRng(5, name, s, 0), frost, params: 'imagenet' });
+      assert.equal(out.height, 224);
+      assert.equal(out.width, 224);
+      assert.ok(out.data instanceof Float32Array && out.data.length === 224 * 224 * 3, `${name} ${s} shape/dtype`);
+      assert.ok(out.data.every((v) => v >= 0 && v <= 1 && Math.abs(v * 255 - Math.round(v * 255)) < 1e-3), `${name} s${s}: 8-bit values in [0, 1]`);
+      const a = imageToUint8(out);
+      assert.ok(rmse(a, photoU8) > 0.5, `${name} s${s} changes the image (rmse ${rmse(a, photoU8)})`);
+      assert.deepEqual(run224(name, s, 5), a, `${name} s${s} same seed, same bytes`);
+    }
   }
+  assert.deepEqual(photo.data, photo224('ILSVRC2012_val_00000347.JPEG').data, 'the input is left untouched');
+  for (const name of RANDOM) assert.notDeepEqual(run224(name, 3, 1), run224(name, 3, 2), `${name} differs between seeds`);
 });
 
 test('bad arguments are named', () => {
