@@ -11,6 +11,7 @@ import { elasticTransform } from './digital.ts';
 import {
   ALL_CORRUPTIONS, corrupt, corruptMany, corruptionRng, type CorruptionName, type Severity,
 } from './index.ts';
+import { decodeJpeg, encodeJpeg } from './jpeg.ts';
 import { poisson } from './noise.ts';
 import { zoomFactors, PARAM_SETS, type CorruptionParams, type ParamSetName } from './params.ts';
 import { motionBlur, raster } from './raster.ts';
@@ -204,12 +205,6 @@ test('pixelate matches PIL BOX resampling on a hand-made case', () => {
   assert.ok(o2.filter((v) => v > 0).length > 0 && o2[31 * 3]! === 0);
 });
 
-test('JPEG: batched mosaic coding gives the same bytes as one-by-one', () => {
-  const imgs = IMAGES.slice(0, 6).map(clean);
-  const many = corruptMany('jpeg_compression', imgs, 5, { rngFor: (i) => new Rng(i) }).map((o) => imageToUint8(o));
-  imgs.forEach((img, k) => assert.deepEqual(imageToUint8(corrupt('jpeg_compression', img, 5, { rng: new Rng(0) })), many[k]));
-});
-
 // The `c = [...]` of every corruption in hendrycks/robustness ImageNet-C/create_c/make_cifar_c.py and
 // make_imagenet_c.py, written as there; zoom_blur as its np.arange(1, stop, step) arguments, frostScale
 // as the overlay's cv2.resize factor (the ImageNet generator crops the overlay unscaled).
@@ -310,6 +305,36 @@ test('ImageNet parameter set on a 224x224 photo: every corruption keeps shape an
   }
   assert.deepEqual(photo.data, photo224('ILSVRC2012_val_00000347.JPEG').data, 'the input is left untouched');
   for (const name of RANDOM) assert.notDeepEqual(run224(name, 3, 1), run224(name, 3, 2), `${name} differs between seeds`);
+});
+
+/** decode(encode(x, quality)) with the project's jpeg-js helpers, on RGB bytes. */
+function jpegRoundTrip(rgb: Uint8Array, height: number, width: number, quality: number): Uint8Array {
+  const rgba = new Uint8Array(height * width * 4).fill(255);
+  for (let p = 0; p < height * width; p++) rgba.set(rgb.subarray(p * 3, p * 3 + 3), p * 4);
+  const d = decodeJpeg(encodeJpeg(rgba, height, width, quality));
+  assert.deepEqual([d.height, d.width], [height, width]);
+  return Uint8Array.from({ length: height * width * 3 }, (_, k) => d.data[Math.floor(k / 3) * 4 + (k % 3)]!);
+}
+
+test("jpeg_compression is a JPEG round trip at the severity's published quality, one by one and batched (32 and 224 px)", () => {
+  const cases = [
+    { set: 'cifar' as const, size: 32, imgs: [0, 1, 2].map(clean) },
+    { set: 'imagenet' as const, size: 224, imgs: ['ILSVRC2012_val_00000347.JPEG', 'ILSVRC2012_val_00001872.JPEG'].map(photo224) },
+  ];
+  for (const { set, size, imgs } of cases) {
+    const q = PUBLISHED[set].jpeg_compression;
+    for (const s of SEV) {
+      const expect = imgs.map((img) => jpegRoundTrip(imageToUint8(img), size, size, q[s - 1]!));
+      const many = corruptMany('jpeg_compression', imgs, s, { rngFor: (i) => new Rng(i), params: set });
+      imgs.forEach((img, k) => {
+        assert.deepEqual(imageToUint8(corrupt('jpeg_compression', img, s, { rng: new Rng(0), params: set })), expect[k], `${set} s${s} image ${k}`);
+        assert.deepEqual(imageToUint8(many[k]!), expect[k], `${set} s${s} image ${k} batched`);
+      });
+      // The quality matters: the neighbouring severity's quality gives other bytes.
+      const other = q[s === 5 ? 3 : s]!;
+      assert.notDeepEqual(jpegRoundTrip(imageToUint8(imgs[0]!), size, size, other), expect[0], `${set} q${q[s - 1]} vs q${other}`);
+    }
+  }
 });
 
 test('bad arguments are named', () => {
