@@ -96,6 +96,10 @@ class OpsNet(nn.Module):
     """Touches the op list: depthwise/grouped/dilated convs, activations, pools, Pad,
     Softmax, ReduceMean, MatMul, Transpose, Squeeze/Unsqueeze, Flatten/Reshape chains."""
 
+    # F.pad amounts (left, right, top, bottom), also written out by ops_opset18.
+    PAD_REFLECT = (1, 2, 0, 1)
+    PAD_CONSTANT = (1, 1, 1, 1)
+
     def __init__(self):
         super().__init__()
         self.stem = nn.Conv2d(3, 8, 3, 1, 1)
@@ -110,14 +114,14 @@ class OpsNet(nn.Module):
         self.ct = nn.ConvTranspose2d(16, 4, 3, stride=2, padding=1, output_padding=1, dilation=1)
 
     def forward(self, x):
-        x = F.pad(x, (1, 2, 0, 1), mode="reflect")
+        x = F.pad(x, self.PAD_REFLECT, mode="reflect")
         x = self.bn(self.stem(x))
         x = F.hardswish(x) + F.leaky_relu(x, 0.1) - F.relu6(x) * 0.5
         x = self.dw(x)
         x = torch.tanh(self.grouped(x)) + F.hardsigmoid(x) * torch.sigmoid(x)
         x = F.max_pool2d(x, 3, 2, 1)
         x = self.dw_mult(x) * self.scale
-        x = F.pad(x, (1, 1, 1, 1), value=0.25)
+        x = F.pad(x, self.PAD_CONSTANT, value=0.25)
         x = F.avg_pool2d(x, 3, 1, 1, count_include_pad=False)
         a = F.softmax(x, dim=1)
         x = x * a + F.avg_pool2d(self.ct(x), 2).mean(dim=(1,), keepdim=True)
@@ -201,6 +205,109 @@ def auto_pad_model(gen):
     print("autopad: hand-built, opset 13")
 
 
+def drop_dead_nodes(graph):
+    """Remove nodes none of whose outputs reach the graph output."""
+    needed = {o.name for o in graph.output}
+    for node in reversed(list(graph.node)):
+        if any(o in needed for o in node.output):
+            needed.update(i for i in node.input if i)
+        else:
+            graph.node.remove(node)
+
+
+def ops_opset18():
+    """ops-opset17 raised to opset 18 by hand (torch 1.13 and onnx 1.12 stop at 17), with the
+    same PyTorch reference. The two 17 -> 18 changes that touch its ops: ReduceMean takes its
+    axes as an input, and Pad gets an optional axes input, used here for both F.pad calls:
+    spatial axes only, one of them in reverse order with a negative axis."""
+    model = onnx.load(os.path.join(OUT, "ops-opset17.onnx"))
+    graph = model.graph
+
+    def add_ints(name, values):
+        graph.initializer.append(numpy_helper.from_array(np.array(values, dtype=np.int64), name))
+        return name
+
+    pads = iter([
+        # axes [W, H] as [-1, 2]: begins then ends, in that axis order.
+        ([-1, 2], lambda l, r, t, b: [l, t, r, b], OpsNet.PAD_REFLECT),
+        ([2, 3], lambda l, r, t, b: [t, l, b, r], OpsNet.PAD_CONSTANT),
+    ])
+    for node in graph.node:
+        if node.op_type == "ReduceMean":
+            axes = next(a for a in node.attribute if a.name == "axes")
+            node.input.append(add_ints(f"{node.name}/axes", list(axes.ints)))
+            node.attribute.remove(axes)
+        elif node.op_type == "Pad" and node.input[0] in ("input", "/Mul_3_output_0"):
+            axes, order, amounts = next(pads)
+            node.input[1] = add_ints(f"{node.name}/pads", order(*amounts))
+            while len(node.input) < 3:
+                node.input.append("")
+            node.input.append(add_ints(f"{node.name}/axes", axes))
+    if next(pads, None) is not None:
+        raise RuntimeError("ops-opset17.onnx: not both F.pad nodes found")
+    drop_dead_nodes(graph)
+    model.opset_import[0].version = 18
+    # No onnx.checker here: onnx 1.12 knows opsets up to 17. src/model/onnx/onnx-parity.test.ts
+    # runs this file under onnxruntime-web against the same PyTorch reference instead.
+    onnx.save(model, os.path.join(OUT, "ops-opset18.onnx"))
+    with open(os.path.join(OUT, "ops-opset17.json")) as f:
+        ref = json.load(f)
+    with open(os.path.join(OUT, "ops-opset18.json"), "w") as f:
+        json.dump({**ref, "opset": 18}, f)
+    print(f"ops-opset18: ops-opset17 rewritten, {len(graph.node)} nodes")
+
+
+def upsample_model(gen, opset):
+    """Hand-built (PyTorch exports Resize, never Upsample): Conv, Identity on an activation and
+    on an initializer (as exporters share weights), Upsample nearest and linear by 2 x 1.5,
+    Concat, 1x1 Conv. Upsample-7 (opsets 7-8) takes scales as an attribute, Upsample-9 as an
+    input; both use asymmetric coordinates (source = output / scale). PyTorch reference:
+    nearest is F.interpolate's floor(o / s); linear is align_corners=True on the input with one
+    replicated row and column appended, whose last output row and column are dropped (source
+    o * L / (s * L) = o / s, and the appended sample is the edge clamp)."""
+    w1 = torch.randn(4, 3, 3, 3, generator=gen) * 0.5
+    b1 = torch.randn(4, generator=gen) * 0.2
+    w2 = torch.randn(3, 8, 1, 1, generator=gen) * 0.5
+    b2 = torch.randn(3, generator=gen) * 0.2
+    x = torch.rand(2, 3, 5, 4, generator=gen)
+    sh, sw = 2.0, 1.5
+    c1 = F.conv2d(x, w1, b1, padding=1)
+    near = F.interpolate(c1, scale_factor=(sh, sw), mode="nearest")
+    h, w = int(5 * sh), int(4 * sw)
+    lin = F.interpolate(F.pad(c1, (0, 1, 0, 1), mode="replicate"), size=(h + 1, w + 1), mode="bilinear",
+                        align_corners=True)[:, :, :h, :w]
+    y = F.conv2d(torch.cat([near, lin], 1), w2, b2)
+    scales = [1.0, 1.0, sh, sw]
+    init = [numpy_helper.from_array(t.numpy(), n) for t, n in [(w1, "w1"), (b1, "b1"), (w2, "w2"), (b2, "b2")]]
+
+    def upsample(name, mode):
+        if opset < 9:
+            return helper.make_node("Upsample", ["c1_id"], [name], name=name, mode=mode, scales=scales)
+        return helper.make_node("Upsample", ["c1_id", "scales"], [name], name=name, mode=mode)
+
+    if opset >= 9:
+        init.append(numpy_helper.from_array(np.array(scales, dtype=np.float32), "scales"))
+    nodes = [
+        helper.make_node("Conv", ["input", "w1", "b1"], ["c1"], name="conv", pads=[1, 1, 1, 1]),
+        helper.make_node("Identity", ["c1"], ["c1_id"], name="identity_activation"),
+        upsample("up_nearest", "nearest"),
+        upsample("up_linear", "linear"),
+        helper.make_node("Concat", ["up_nearest", "up_linear"], ["cat"], name="concat", axis=1),
+        helper.make_node("Identity", ["b2"], ["b2_shared"], name="identity_initializer"),
+        helper.make_node("Conv", ["cat", "w2", "b2_shared"], ["logits"], name="head"),
+    ]
+    graph = helper.make_graph(
+        nodes, "upsample", [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 3, 5, 4])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", 3, h, w])], init)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+    onnx.checker.check_model(model)
+    name = f"upsample-opset{opset}"
+    onnx.save(model, os.path.join(OUT, f"{name}.onnx"))
+    with open(os.path.join(OUT, f"{name}.json"), "w") as f:
+        json.dump({"opset": opset, "input": enc(x), "eval": enc(y)}, f)
+    print(f"{name}: hand-built, out {tuple(y.shape)}")
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     torch.manual_seed(0)
@@ -229,6 +336,11 @@ def main():
     export("smooth-tiny", smooth, torch.rand(3, 3, 8, 8, generator=gen), 13)
 
     export("resize-modes", ResizeNet(), torch.rand(2, 3, 6, 5, generator=gen), 13, with_train=False)
+
+    # Added later: after every earlier fixture, so their random draws stay the same.
+    ops_opset18()
+    for opset in (8, 9):
+        upsample_model(gen, opset)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,9 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
+import * as ort from 'onnxruntime-web';
 import { loadOnnxModel } from '../index.ts';
+import { decodeOnnx } from './decode.ts';
 import { fixtureBytes, fixtureReference } from '../testing/node-fixtures.ts';
 import { maxAbsDiff, nchwToNhwc, type RefTensor } from '../testing/reference.ts';
 
@@ -21,6 +23,9 @@ const cases = [
   { name: 'autopad', task: 'classification', classes: 3, stages: '' },
   { name: 'smooth-tiny', task: 'classification', classes: 3, stages: '01' },
   { name: 'resize-modes', task: 'segmentation', classes: 3, stages: '' },
+  { name: 'ops-opset18', task: 'classification', classes: 4, stages: '0' },
+  { name: 'upsample-opset8', task: 'segmentation', classes: 3, stages: '' },
+  { name: 'upsample-opset9', task: 'segmentation', classes: 3, stages: '' },
 ];
 
 for (const c of cases) {
@@ -52,3 +57,37 @@ for (const c of cases) {
     model.dispose();
   });
 }
+
+test('ops-opset18 and upsample-opset8/9 hold the forms they are there to cover', () => {
+  const g18 = decodeOnnx(fixtureBytes('ops-opset18'));
+  assert.equal(g18.opset, 18);
+  const reduce = g18.nodes.filter((n) => n.opType === 'ReduceMean');
+  assert.equal(reduce.length, 2);
+  assert.ok(reduce.every((n) => n.inputs[1] && !n.attrs.has('axes')), 'ReduceMean-18 takes axes as an input');
+  assert.equal(g18.nodes.filter((n) => n.opType === 'Pad' && n.inputs[3]).length, 2, 'two Pads with an axes input');
+  for (const opset of [8, 9]) {
+    const g = decodeOnnx(fixtureBytes(`upsample-opset${opset}`));
+    assert.equal(g.opset, opset);
+    const up = g.nodes.filter((n) => n.opType === 'Upsample');
+    assert.deepEqual(up.map((n) => n.attrs.get('mode')), ['nearest', 'linear']);
+    // Upsample-7 has scales as an attribute, Upsample-9 as an input.
+    assert.ok(up.every((n) => (opset < 9 ? n.attrs.has('scales') : n.inputs[1] === 'scales')));
+    assert.equal(g.nodes.filter((n) => n.opType === 'Identity').length, 2);
+  }
+});
+
+// Fixtures written or edited by hand rather than by torch.onnx.export: onnxruntime-web must
+// reproduce the PyTorch reference too, or the graph (not our runtime) would be wrong.
+test('hand-made fixtures: onnxruntime-web reproduces the PyTorch reference', async () => {
+  ort.env.wasm.numThreads = 1;
+  for (const name of ['autopad', 'ops-opset18', 'upsample-opset8', 'upsample-opset9']) {
+    const ref = fixtureReference(name);
+    const session = await ort.InferenceSession.create(fixtureBytes(name));
+    const out = await session.run({ [session.inputNames[0]!]: new ort.Tensor('float32', ref.input.data, ref.input.dims) });
+    const y = out[session.outputNames[0]!]!;
+    assert.deepEqual(y.dims, ref.eval.dims);
+    const err = maxAbsDiff(y.data as Float32Array, ref.eval.data);
+    assert.ok(err < 1e-5, `${name}: max |ort - torch| ${err}`);
+    await session.release();
+  }
+});
