@@ -1,7 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cached } from './data.ts';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { decodeImageNode, decodeImageSync } from '../data/decode-node.ts';
+import { nodeFileTree } from '../data/files-node.ts';
+import { cached, openSetOutliers } from './data.ts';
 import type { ImageSource } from '../stream/source.ts';
+
+const SAMPLES = new URL('../../public/samples/', import.meta.url).pathname;
 
 /** 1x1 images whose pixel is (i, i, i); counts which indices were generated. */
 function counting(calls: number[][]): ImageSource {
@@ -44,4 +50,31 @@ test('cached source keeps per-pixel labels (segmentation) with their image', asy
   const both = await c.get([2, 1]);
   assert.deepEqual(Array.from(both.labels), [2, 12, 1, 11]);
   assert.deepEqual(Array.from(both.images), [2, 2, 2, 2, 2, 2, 1, 1, 1, 1, 1, 1]);
+});
+
+test('open-set outliers: noise, the shipped ImageNet sample and seeded crops of the shipped CamVid frames', async () => {
+  // 120 px, the CamVid frames' height: a crop is then a full-height 120x120 window of its frame, not resized.
+  const sources = await openSetOutliers(nodeFileTree(SAMPLES), decodeImageNode, 120, 120);
+  assert.deepEqual(sources.map((s) => s.name), ['noise', 'imagenet-sample', 'camvid-crops']);
+  assert.deepEqual(sources.map((s) => s.size), [1000, 48, 1000]);
+  for (const s of sources) {
+    assert.deepEqual([s.height, s.width], [120, 120]);
+    assert.ok((await s.labels()).every((l) => l === -1), `${s.name}: every item is an outlier`);
+    const items = await s.get([0, 3]);
+    assert.equal(items.images.length, 2 * 120 * 120 * 3);
+    assert.deepEqual(Array.from(items.labels), [-1, -1]);
+  }
+  const frames = readFileSync(join(SAMPLES, 'camvid/frames.txt'), 'utf8').trim().split('\n');
+  const crops = sources[2]!;
+  const px = 120 * 120 * 3;
+  const got = await crops.get([0, 9, 0]);
+  assert.deepEqual(got.images.subarray(2 * px), got.images.subarray(0, px), 'crop i is fixed by the seed');
+  // Item i is a window of frame i % 8: frames 0 and 1 here.
+  [0, 1].forEach((f, k) => {
+    const frame = decodeImageSync(new Uint8Array(readFileSync(join(SAMPLES, 'camvid/images', frames[f]!))), frames[f]!);
+    assert.deepEqual([frame.height, frame.width], [120, 160]);
+    const crop = got.images.subarray(k * px, (k + 1) * px);
+    const window = (x0: number) => Uint8Array.from({ length: px }, (_, j) => frame.data[(Math.floor(j / 360) * 160 + x0) * 3 + (j % 360)]!);
+    assert.ok(Array.from({ length: 41 }, (_, x0) => x0).some((x0) => window(x0).every((v, j) => v === crop[j])), `item ${[0, 9][k]} is a 120-wide window of ${frames[f]}`);
+  });
 });

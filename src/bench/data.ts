@@ -8,18 +8,19 @@
  *   the ImageNet parameters at the model's input size;
  * - imagenet-c: `<corruption>/<severity>/<wnid>/*.JPEG` folders, resized to the model input;
  * - camvid-c: CamVid image / label PNG pairs corrupted on the fly (parameter set by image size).
- * Open-set outliers: uniform noise and the shipped ImageNet sample images.
+ * Open-set outliers: uniform noise, the shipped ImageNet sample images and crops of the shipped CamVid frames.
  */
 import * as tf from '@tensorflow/tfjs';
 import { parseCifarBatch, type Uint8Images } from '../data/cifar.ts';
 import { fetchBytes, loadFrostOverlaysFromUrl } from '../data/browser.ts';
 import { isCorruptionName, type FrostOverlays, type Severity } from '../data/corruptions/index.ts';
 import { decodeImageBrowser } from '../data/decode-browser.ts';
+import type { ImageDecoder } from '../data/decode.ts';
 import { urlByteSource, type FileTree } from '../data/files.ts';
 import { listCamVid, listImageNetC, parseLabelList, parseSynsetWords, readSegmentationPair } from '../data/folders.ts';
 import { readNpy, toNumbers } from '../data/npy.ts';
 import type { SourceDataProvider } from '../methods/shared/fisher.ts';
-import { fileImageSource, npyCorruptionSource } from '../stream/file-sources.ts';
+import { fileImageSource, npyCorruptionSource, sceneCropSource } from '../stream/file-sources.ts';
 import { asOutliers, corruptedSource, memorySource, noiseSource, type ImageItems, type ImageSource } from '../stream/source.ts';
 import type { DataSource } from './protocol.ts';
 import type { DatasetSpec } from './types.ts';
@@ -103,16 +104,27 @@ export interface DataOptions {
   cacheBytes?: number;
 }
 
-/** Open-set outliers at the model's input size: uniform noise and the shipped ImageNet sample. */
-async function openSetOutliers(height: number, width: number): Promise<ImageSource[]> {
-  const list = parseLabelList(new TextDecoder().decode(await fetchBytes('/samples/imagenet/labels.txt')));
-  const imagenet = fileImageSource('imagenet-sample', list, httpTree('/samples/imagenet'), decodeImageBrowser, height, width);
-  return [noiseSource(1000, height, width, CORRUPTION_DATA_SEED), asOutliers(imagenet)];
+/**
+ * Open-set outliers at the model's input size, which the stream draws from in turn (each item
+ * at a seeded index): uniform noise, the shipped ImageNet sample images, and seeded square crops
+ * of the shipped CamVid frames. `samples` is public/samples.
+ */
+export async function openSetOutliers(samples: FileTree, decode: ImageDecoder, height: number, width: number): Promise<ImageSource[]> {
+  const text = async (path: string) => new TextDecoder().decode(await samples.read(path));
+  const imagenet = parseLabelList(await text('imagenet/labels.txt')).map((f) => ({ ...f, path: `imagenet/${f.path}` }));
+  // Served as static files (no folder listings), so the frames come from their list.
+  const frames = (await text('camvid/frames.txt')).split('\n').map((l) => l.trim()).filter(Boolean);
+  const scenes = frames.map((f) => ({ image: `camvid/images/${f}`, label: `camvid/labels/${f}` }));
+  return [
+    noiseSource(1000, height, width, CORRUPTION_DATA_SEED),
+    asOutliers(fileImageSource('imagenet-sample', imagenet, samples, decode, height, width)),
+    sceneCropSource('camvid-crops', scenes, samples, decode, 1000, height, width, CORRUPTION_DATA_SEED),
+  ];
 }
 
 export async function openDataSource(spec: DatasetSpec, opts: DataOptions): Promise<BenchData> {
   const [height, width] = opts.inputShape;
-  const outliers = () => openSetOutliers(height, width);
+  const outliers = () => openSetOutliers(httpTree('/samples'), decodeImageBrowser, height, width);
   switch (spec.kind) {
     case 'cifar10c': {
       if (!spec.file) throw new Error('cifar10c data needs the clean CIFAR-10 test file');

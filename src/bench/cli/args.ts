@@ -68,8 +68,9 @@ export const USAGE = `Usage: npm run bench -- [options]
   --seeds <1,2,...>           seeds, one run each (default 1)
   --backend <${BACKENDS.join('|')}>   tfjs backend (default auto)
   --set <method.key=value>    hyper-parameter override, repeatable (e.g. --set tent.lr=0.0005)
-  --open-set <share>          mix outliers (noise, ImageNet sample images) into each domain, e.g. 0.2;
-                              adds AUROC and H-score (outlier score: the method's, else prediction entropy)
+  --open-set <share>          mix outliers (noise, ImageNet sample images, CamVid crops) into each
+                              domain, e.g. 0.2; adds AUROC and H-score (outlier score: the method's,
+                              else prediction entropy)
   --ort-baseline              also time forward passes of the ONNX model in onnxruntime-web
   --out <dir>                 output folder (default bench-results/<timestamp>); rerun with the same
                               --out to resume an interrupted run
