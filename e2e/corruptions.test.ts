@@ -46,6 +46,20 @@ test('corruptions give the same bytes in the browser as in Node; contact sheet a
   writeFileSync(join(ROOT, 'test-results/corruptions-contact-sheet.png'), encodePng(contactSheet(rows, 32, 32, 4)));
   const extra = ALL_CORRUPTIONS.slice(15).map((_, e) => [clean, ...[0, 1, 2, 3, 4].map((k) => browser.slice(((15 + e) * 5 + k) * 3072, ((15 + e) * 5 + k + 1) * 3072))]);
   writeFileSync(join(ROOT, 'test-results/corruptions-extra-contact-sheet.png'), encodePng(contactSheet(extra, 32, 32, 4)));
+  // Read back: rows = the 15 benchmark (4 extra) corruptions, columns = clean + severities 1..5,
+  // 128 px cells (32 px at 4x) 2 px apart.
+  const sheets = [['corruptions-contact-sheet.png', rows, 15], ['corruptions-extra-contact-sheet.png', extra, 4]] as const;
+  for (const [file, grid, corruptions] of sheets) {
+    const png = PNG.sync.read(readFileSync(join(ROOT, 'test-results', file)));
+    assert.deepEqual([png.width, png.height], [6 * 130 + 2, corruptions * 130 + 2], file);
+    // Pixel (17, 5) of every image is the top-left of its 4x4 block in the image's cell.
+    grid.forEach((row, r) =>
+      row.forEach((img, c) => {
+        const at = ((2 + r * 130 + 17 * 4) * png.width + 2 + c * 130 + 5 * 4) * 4;
+        assert.deepEqual(Array.from(png.data.subarray(at, at + 3)), Array.from(img.subarray((17 * 32 + 5) * 3, (17 * 32 + 5) * 3 + 3)), `${file} cell (${r}, ${c})`);
+      }),
+    );
+  }
   console.log(`# browser: 19 corruptions x 5 severities of one 32x32 image in ${r.ms.toFixed(0)} ms`);
 });
 
