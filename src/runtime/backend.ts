@@ -30,15 +30,18 @@ export interface BackendInfo {
   skipped: { backend: BackendName; reason: string }[];
 }
 
-interface GpuLike {
-  requestAdapter(): Promise<{ info?: Partial<AdapterInfo>; isFallbackAdapter?: boolean } | null>;
+/** What navigator.gpu.requestAdapter() resolves to (older Chromium: isFallbackAdapter on the adapter). */
+export interface GpuAdapterLike {
+  info?: Partial<AdapterInfo>;
+  isFallbackAdapter?: boolean;
 }
 
-async function probeAdapter(): Promise<AdapterInfo | undefined> {
-  const gpu = (globalThis.navigator as unknown as { gpu?: GpuLike } | undefined)?.gpu;
-  if (!gpu) return undefined;
-  const adapter = await gpu.requestAdapter();
-  if (!adapter) return undefined;
+interface GpuLike {
+  requestAdapter(): Promise<GpuAdapterLike | null>;
+}
+
+/** Adapter info with isFallbackAdapter also set for software rasterisers that do not say so. */
+export function describeAdapter(adapter: GpuAdapterLike): AdapterInfo {
   const info = adapter.info ?? {};
   const description = info.description ?? '';
   const isSoftware =
@@ -49,6 +52,35 @@ async function probeAdapter(): Promise<AdapterInfo | undefined> {
     description,
     isFallbackAdapter: isSoftware,
   };
+}
+
+async function probeAdapter(): Promise<AdapterInfo | undefined> {
+  const gpu = (globalThis.navigator as unknown as { gpu?: GpuLike } | undefined)?.gpu;
+  if (!gpu) return undefined;
+  const adapter = await gpu.requestAdapter();
+  return adapter ? describeAdapter(adapter) : undefined;
+}
+
+/**
+ * The backends to try, in order, for a request, and those ruled out before trying: webgpu
+ * without an adapter, and under `auto` webgpu on a software adapter.
+ */
+export function planBackends(requested: BackendChoice, adapter: AdapterInfo | undefined): { order: BackendName[]; skipped: BackendInfo['skipped'] } {
+  const skipped: BackendInfo['skipped'] = [];
+  const candidates: BackendName[] = requested === 'auto' ? ['webgpu', 'wasm', 'webgl', 'cpu'] : [requested];
+  const order = candidates.filter((name) => {
+    if (name !== 'webgpu') return true;
+    if (!adapter) {
+      skipped.push({ backend: name, reason: 'no WebGPU adapter (navigator.gpu missing or requestAdapter() returned null)' });
+      return false;
+    }
+    if (requested === 'auto' && adapter.isFallbackAdapter) {
+      skipped.push({ backend: name, reason: `software adapter (${adapter.vendor} ${adapter.description})`.trim() });
+      return false;
+    }
+    return true;
+  });
+  return { order, skipped };
 }
 
 let wasmConfigured = false;
@@ -72,21 +104,10 @@ export interface InitOptions {
 }
 
 export async function initBackend(requested: BackendChoice = 'auto', opts: InitOptions = {}): Promise<BackendInfo> {
-  const skipped: BackendInfo['skipped'] = [];
   const adapter = await probeAdapter();
-  const order: BackendName[] = requested === 'auto' ? ['webgpu', 'wasm', 'webgl', 'cpu'] : [requested];
+  const { order, skipped } = planBackends(requested, adapter);
   let wasmThreads: number | undefined;
   for (const name of order) {
-    if (name === 'webgpu') {
-      if (!adapter) {
-        skipped.push({ backend: name, reason: 'no WebGPU adapter (navigator.gpu missing or requestAdapter() returned null)' });
-        continue;
-      }
-      if (requested === 'auto' && adapter.isFallbackAdapter) {
-        skipped.push({ backend: name, reason: `software adapter (${adapter.vendor} ${adapter.description})`.trim() });
-        continue;
-      }
-    }
     if (name === 'wasm') {
       await import('@tensorflow/tfjs-backend-wasm');
       wasmThreads = configureWasm(opts.wasmPaths);
