@@ -12,5 +12,5 @@ export async function convOn(choice: BackendChoice) {
   });
   const values = Array.from(await out.data());
   out.dispose();
-  return { info, values, isolated: crossOriginIsolated };
+  return { info, values, isolated: crossOriginIsolated, cores: navigator.hardwareConcurrency };
 }

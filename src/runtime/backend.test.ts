@@ -1,7 +1,8 @@
-// Backend choice: which WebGPU adapters count as software and the order backends are tried in.
+// Backend choice: which WebGPU adapters count as software, the order backends are tried in,
+// and what initBackend reports about the wasm backend it got.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { describeAdapter, planBackends, type AdapterInfo } from './backend.ts';
+import { describeAdapter, initBackend, planBackends, type AdapterInfo } from './backend.ts';
 
 const hardware = describeAdapter({ info: { vendor: 'nvidia', architecture: 'ampere', description: '', isFallbackAdapter: false } });
 // Headless Chromium's SwiftShader adapter flags itself as a fallback adapter.
@@ -39,3 +40,11 @@ test('an explicit backend is the only one tried; webgpu on a software adapter is
   }
 });
 
+test('wasm in Node: the thread count and SIMD support tfjs actually got', async () => {
+  const info = await initBackend('wasm');
+  assert.equal(info.backend, 'wasm');
+  // Node is not cross-origin isolated: the single-threaded SIMD build.
+  assert.equal(info.crossOriginIsolated, false);
+  assert.equal(info.wasmThreads, 1);
+  assert.equal(info.wasmSimd, true);
+});

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-webgpu';
-import { setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 
 export type BackendName = 'webgpu' | 'wasm' | 'webgl' | 'cpu';
 export type BackendChoice = BackendName | 'auto';
@@ -23,8 +23,10 @@ export interface BackendInfo {
   requested: BackendChoice;
   /** Present when a WebGPU adapter exists, whether or not it was chosen. */
   adapter?: AdapterInfo;
-  /** wasm only: number of threads, 1 when not cross-origin isolated. */
+  /** wasm only: the threads tfjs's wasm backend runs with (1 when not cross-origin isolated). */
   wasmThreads?: number;
+  /** wasm only: whether the SIMD build was loaded. */
+  wasmSimd?: boolean;
   crossOriginIsolated: boolean;
   /** Backends tried and why they were not used. */
   skipped: { backend: BackendName; reason: string }[];
@@ -85,17 +87,18 @@ export function planBackends(requested: BackendChoice, adapter: AdapterInfo | un
 
 let wasmConfigured = false;
 
-/** Must run before the wasm backend initialises: tfjs ignores later thread-count changes. */
-function configureWasm(wasmPaths?: string | Record<string, string>): number {
+/**
+ * Must run before the wasm backend initialises (tfjs ignores later thread-count changes).
+ * tfjs-wasm caps its pool at half of navigator.hardwareConcurrency (and 8) whatever is asked,
+ * so initBackend reports the count it got.
+ */
+function configureWasm(wasmPaths?: string | Record<string, string>): void {
+  if (wasmConfigured) return;
   const isolated = Boolean((globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated);
   const cores = globalThis.navigator?.hardwareConcurrency ?? 1;
-  const threads = isolated ? Math.max(1, cores) : 1;
-  if (!wasmConfigured) {
-    if (wasmPaths) setWasmPaths(wasmPaths);
-    setThreadsCount(threads);
-    wasmConfigured = true;
-  }
-  return threads;
+  if (wasmPaths) setWasmPaths(wasmPaths);
+  setThreadsCount(isolated ? Math.max(1, cores) : 1);
+  wasmConfigured = true;
 }
 
 export interface InitOptions {
@@ -106,11 +109,10 @@ export interface InitOptions {
 export async function initBackend(requested: BackendChoice = 'auto', opts: InitOptions = {}): Promise<BackendInfo> {
   const adapter = await probeAdapter();
   const { order, skipped } = planBackends(requested, adapter);
-  let wasmThreads: number | undefined;
   for (const name of order) {
     if (name === 'wasm') {
       await import('@tensorflow/tfjs-backend-wasm');
-      wasmThreads = configureWasm(opts.wasmPaths);
+      configureWasm(opts.wasmPaths);
     }
     let ok = false;
     try {
@@ -122,11 +124,13 @@ export async function initBackend(requested: BackendChoice = 'auto', opts: InitO
     }
     // tf.setBackend can return false and leave another backend active: trust getBackend().
     if (ok && tf.getBackend() === name) {
+      // The wasm backend's real thread count and build, not what configureWasm asked for.
+      const wasm = name === 'wasm' ? { wasmThreads: getThreadsCount(), wasmSimd: Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) } : {};
       return {
         backend: name,
         requested,
         adapter,
-        wasmThreads: name === 'wasm' ? wasmThreads : undefined,
+        ...wasm,
         crossOriginIsolated: Boolean((globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated),
         skipped,
       };
