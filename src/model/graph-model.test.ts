@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../util/rng.ts';
 import { loadOnnxModel } from './index.ts';
 import { fixtureBytes, fixtureReference } from './testing/node-fixtures.ts';
-import { nchwToNhwc } from './testing/reference.ts';
+import { maxAbsDiff, nchwToNhwc } from './testing/reference.ts';
 import type { AdaptableModel } from './types.ts';
 
 before(async () => {
@@ -94,6 +94,31 @@ test('ema mode updates stored statistics; mixed mode leaves them; both normalise
   const ema2 = model.forward(x).logits;
   assert.ok(tf.max(tf.abs(tf.sub(ema2, ema))).dataSync()[0]! > 1e-5);
   tf.dispose([mixed, ema, ema2, x]);
+  model.dispose();
+});
+
+test('setNormMode with a filter sets the chosen layers only, each to its own copy of the mode', async () => {
+  const { model, x } = await resnet();
+  const ref = fixtureReference('resnet-tiny');
+  const refBatch = ref.batch!.data;
+  const refEval = ref.eval.data;
+  const kinds = () => model.norms.map((n) => (n.mode.kind === 'mixed' ? `mixed ${n.mode.alpha}` : n.mode.kind));
+  // A filter that takes every layer is the unfiltered call: PyTorch's train-mode output.
+  model.setNormMode({ kind: 'batch' }, () => true);
+  const all = model.forward(x).logits;
+  assert.ok(maxAbsDiff(await all.data(), refBatch) < 1e-4);
+  model.setNormMode({ kind: 'running' });
+  model.setNormMode({ kind: 'batch' }, (n) => n.stage === 0);
+  assert.deepEqual(kinds(), ['batch', 'batch', 'batch', 'running', 'running', 'running', 'running', 'running', 'running']);
+  // Batch statistics in the first stage only: neither PyTorch output.
+  const first = model.forward(x).logits;
+  const data = await first.data();
+  assert.ok(maxAbsDiff(data, refEval) > 1e-2 && maxAbsDiff(data, refBatch) > 1e-2);
+  model.setNormMode({ kind: 'mixed', alpha: 0.5 }, (n) => n.stage === 2);
+  assert.deepEqual(kinds(), ['batch', 'batch', 'batch', 'running', 'running', 'running', 'mixed 0.5', 'mixed 0.5', 'mixed 0.5']);
+  (model.norms[6]!.mode as { alpha: number }).alpha = 0.9;
+  assert.equal(kinds()[7], 'mixed 0.5');
+  tf.dispose([all, first, x]);
   model.dispose();
 });
 
