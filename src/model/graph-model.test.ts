@@ -168,6 +168,20 @@ test('forward + gradient steps on all parameters do not grow tf.memory().numTens
   model.dispose();
 });
 
+test('load, clone and dispose leave tf.memory() where it was, tensors and bytes', async () => {
+  const before = tf.memory();
+  const model = await loadOnnxModel(fixtureBytes('resnet-tiny'), { name: 'resnet-tiny' });
+  const vars = model.params.size + 2 * model.norms.length;
+  // One tensor per variable: no initial values left behind.
+  assert.equal(tf.memory().numTensors - before.numTensors, vars);
+  const copy = model.clone();
+  assert.equal(tf.memory().numTensors - before.numTensors, 2 * vars);
+  copy.dispose();
+  model.dispose();
+  assert.equal(tf.memory().numTensors, before.numTensors);
+  assert.equal(tf.memory().numBytes, before.numBytes);
+});
+
 test('forward rejects images of the wrong shape', async () => {
   const { model, x } = await resnet();
   assert.throws(() => model.forward(tf.zeros([1, 16, 16, 1]) as tf.Tensor4D), /3 channels, got shape \[1,16,16,1\]/);

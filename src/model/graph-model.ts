@@ -47,7 +47,10 @@ export class GraphModel implements AdaptableModel {
     const make = (names: Iterable<string>, trainable: boolean) =>
       new Map(
         [...names].map((name) => {
-          const v = tf.variable(initial(name), trainable, `${id}/${name}`);
+          const t = initial(name);
+          const v = tf.variable(t, trainable, `${id}/${name}`);
+          // The variable holds its own reference to the data: without this the weights outlive dispose().
+          t.dispose();
           this.keyOf.set(v, name);
           return [name, v] as const;
         }),
