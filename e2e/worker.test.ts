@@ -26,6 +26,22 @@ test('the worker loads an ONNX model and reproduces PyTorch probabilities', asyn
   assert.equal(r.batchDetached, true);
 });
 
+test('normStats: one entry per BatchNormalization with the statistics the ONNX file holds', async () => {
+  const { stats, expected } = await s.call<{ stats: Record<string, number | string>[]; expected: Record<string, number | string>[] }>('normStatsVsOnnx');
+  assert.equal(stats.length, 9);
+  assert.equal(expected.length, 9);
+  assert.equal(stats.map((n) => n.stage).join(''), '000111222');
+  stats.forEach((n, i) => {
+    const want = expected[i]!;
+    assert.equal(n.name, want.name);
+    assert.equal(n.channels, want.channels);
+    assert.equal(n.mode, 'running');
+    for (const k of ['weightMean', 'biasMean', 'runningMeanMean', 'runningVarMean']) {
+      assert.ok(Math.abs((n[k] as number) - (want[k] as number)) < 1e-6, `${n.name} ${k}: worker ${n[k]}, ONNX ${want[k]}`);
+    }
+  });
+});
+
 test('errors in the worker reach the caller by message and the worker keeps working', async () => {
   const before = await s.call<{ numTensors: number }>('memory');
   const e = await s.call<Record<string, string | null>>('badCalls');
@@ -45,4 +61,24 @@ test('ImageBitmaps are transferred, resized to the model input and classified', 
   assert.deepEqual(r.shape, [2, 10]);
   r.rowSums.forEach((v) => assert.ok(Math.abs(v - 1) < 1e-5));
   assert.equal(r.transferred, true);
+});
+
+test('dispose: the worker API frees the model and the worker stays up; the client ends its worker and refuses later calls', async () => {
+  const r = await s.call<{
+    base: number;
+    loaded: number;
+    afterDispose: number;
+    predictAfterDispose: string | null;
+    lockHeldBefore: boolean;
+    lockGoneAfter: boolean;
+    workerAfter: boolean;
+    callAfter: string | null;
+  }>('disposeChecks');
+  assert.ok(r.loaded > r.base, `tensors: ${r.base} before load, ${r.loaded} after`);
+  assert.equal(r.afterDispose, r.base, 'every tensor of the model freed');
+  assert.match(r.predictAfterDispose ?? '', /no model loaded/);
+  assert.equal(r.lockHeldBefore, true, "the client's worker holds its life lock");
+  assert.equal(r.lockGoneAfter, true, 'the worker ended: its life lock is released');
+  assert.equal(r.workerAfter, true);
+  assert.match(r.callAfter ?? '', /memory: the runtime client is disposed/);
 });

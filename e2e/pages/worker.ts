@@ -1,5 +1,8 @@
+import * as Comlink from 'comlink';
 import { RuntimeClient } from '../../src/runtime/client.ts';
 import type { ImageBatch } from '../../src/runtime/images.ts';
+import { decodeOnnx } from '../../src/model/onnx/decode.ts';
+import type { RuntimeWorkerApi } from '../../workers/runtime.worker.ts';
 
 interface Fixture {
   input: { dims: number[]; data: string };
@@ -79,6 +82,78 @@ export async function predictBitmaps() {
   const pred = await client!.predictBitmaps(bitmaps, 16, 16);
   const rowSums = [0, 1].map((i) => pred.probs.slice(i * 10, i * 10 + 10).reduce((s, v) => s + v, 0));
   return { shape: pred.shape, rowSums, transferred: bitmaps.every((b) => b.width === 0) };
+}
+
+const fetchBytes = async (url: string) => new Uint8Array(await (await fetch(url)).arrayBuffer());
+const mean = (a: ArrayLike<number>) => Array.from(a).reduce((s, v) => s + v, 0) / a.length;
+
+/** The worker's norm-layer summaries next to the same summaries computed from the ONNX initializers. */
+export async function normStatsVsOnnx() {
+  const stats = await client!.normStats();
+  const g = decodeOnnx(await fetchBytes('/models/fixtures/resnet-tiny.onnx'));
+  const expected = g.nodes
+    .filter((n) => n.opType === 'BatchNormalization')
+    .map((n) => {
+      const [w, b, m, v] = n.inputs.slice(1, 5).map((name) => g.initializers.get(name)!);
+      return { name: n.name, channels: w!.dims[0]!, weightMean: mean(w!.data), biasMean: mean(b!.data), runningMeanMean: mean(m!.data), runningVarMean: mean(v!.data) };
+    });
+  return { stats, expected };
+}
+
+/** Call `fn` until it returns true, for at most `ms`. */
+async function eventually(fn: () => Promise<boolean>, ms: number): Promise<boolean> {
+  const end = performance.now() + ms;
+  while (!(await fn())) {
+    if (performance.now() > end) return false;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return true;
+}
+
+/**
+ * dispose() at both levels: the worker API's (the session frees the model; the worker stays
+ * up) and the client's (the worker ends, later calls are refused).
+ */
+export async function disposeChecks() {
+  const bytes = await fetchBytes('/models/fixtures/resnet-tiny.onnx');
+  const raw = new Worker(new URL('../../workers/runtime.worker.ts', import.meta.url), { type: 'module' });
+  const api = Comlink.wrap<RuntimeWorkerApi>(raw);
+  await api.init('wasm');
+  const base = (await api.memory()).numTensors;
+  await api.loadModel({ format: 'onnx', bytes: bytes.slice() }, { name: 'resnet-tiny' });
+  const loaded = (await api.memory()).numTensors;
+  await api.dispose();
+  const afterDispose = (await api.memory()).numTensors;
+  const predictAfterDispose = await messageOf(() => api.predict({ data: new Float32Array(16 * 16 * 3), shape: [1, 16, 16, 3] }));
+  raw.terminate();
+
+  let name = '';
+  const c = new RuntimeClient({
+    maxRestarts: 0,
+    createWorker: (n) => {
+      name = n;
+      return new Worker(new URL('../../workers/runtime.worker.ts', import.meta.url), { type: 'module', name: n });
+    },
+  });
+  await c.init('wasm');
+  await c.loadModel({ format: 'onnx', bytes: bytes.slice() }, { name: 'resnet-tiny' });
+  const mine = async () => {
+    const q = await navigator.locks.query();
+    return [...(q.held ?? []), ...(q.pending ?? [])].filter((l) => l.name === name).length;
+  };
+  const lockHeldBefore = (await mine()) > 0;
+  await c.dispose();
+  return {
+    base,
+    loaded,
+    afterDispose,
+    predictAfterDispose,
+    lockHeldBefore,
+    // The worker's life lock goes when the worker ends.
+    lockGoneAfter: await eventually(async () => (await mine()) === 0, 5000),
+    workerAfter: c.worker === undefined,
+    callAfter: await messageOf(() => c.memory()),
+  };
 }
 
 export async function memory() {
