@@ -63,6 +63,59 @@ test('ImageBitmaps are transferred, resized to the model input and classified', 
   assert.equal(r.transferred, true);
 });
 
+interface Classified {
+  backend: string;
+  numClasses: number;
+  normLayers: number;
+  probs: number[];
+  labels: number[];
+  firstLabels: number[];
+  trueLabels: number[];
+  ms: number[];
+  torch: { shape: number[]; values: number[] };
+}
+
+/** Logits up to a per-row constant (softmax hides it): log-probabilities centred per row. */
+function centredLogits(values: number[], classes: number, fromProbs: boolean): number[][] {
+  const rows = Array.from({ length: values.length / classes }, (_, i) => values.slice(i * classes, (i + 1) * classes));
+  return rows.map((row) => {
+    const l = fromProbs ? row.map(Math.log) : row;
+    const m = l.reduce((a, b) => a + b, 0) / classes;
+    return l.map((v) => v - m);
+  });
+}
+
+const maxDiff = (a: number[][], b: number[][]) => Math.max(...a.flatMap((row, i) => row.map((v, j) => Math.abs(v - b[i]![j]!))));
+
+test('the shipped CIFAR-10 classifier runs in the worker on wasm and on webgpu (SwiftShader) alike', async () => {
+  const count = 8;
+  const runs: Classified[] = [];
+  for (const backend of ['wasm', 'webgpu']) {
+    const r = await s.call<Classified>('classifyCifar', backend, count);
+    console.log(`cifar10-resnet26, ${count} images, worker on ${r.backend}: first predict ${r.ms[0]!.toFixed(0)} ms (kernel set-up), second ${r.ms[1]!.toFixed(0)} ms`);
+    assert.equal(r.backend, backend);
+    assert.equal(r.numClasses, 10);
+    assert.equal(r.normLayers, 27, 'the card says 27 BatchNorm layers');
+    assert.equal(r.probs.length, count * 10);
+    r.ms.forEach((ms) => assert.ok(Number.isFinite(ms) && ms > 0, `Prediction.ms ${ms}`));
+    assert.deepEqual(r.firstLabels, r.labels);
+    runs.push(r);
+  }
+  const [wasm, gpu] = runs as [Classified, Classified];
+  const onWasm = centredLogits(wasm.probs, 10, true);
+  const gpuVsWasm = maxDiff(centredLogits(gpu.probs, 10, true), onWasm);
+  assert.ok(gpuVsWasm < 1e-3, `webgpu vs wasm logits: max diff ${gpuVsWasm}`);
+  assert.deepEqual(gpu.labels, wasm.labels);
+  // models/reference holds PyTorch's logits for the first 4 of these images.
+  const torch = centredLogits(wasm.torch.values, 10, false);
+  const wasmVsTorch = maxDiff(onWasm.slice(0, torch.length), torch);
+  console.log(`centred logits, max abs diff: webgpu vs wasm ${gpuVsWasm.toExponential(2)}, wasm vs PyTorch ${wasmVsTorch.toExponential(2)}`);
+  assert.ok(wasmVsTorch < 1e-3, `wasm vs PyTorch logits: max diff ${wasmVsTorch}`);
+  const torchLabels = torch.map((row) => row.indexOf(Math.max(...row)));
+  assert.deepEqual(wasm.labels.slice(0, torch.length), torchLabels);
+  assert.deepEqual(torchLabels, wasm.trueLabels.slice(0, torch.length));
+});
+
 test('dispose: the worker API frees the model and the worker stays up; the client ends its worker and refuses later calls', async () => {
   const r = await s.call<{
     base: number;

@@ -1,7 +1,9 @@
 import * as Comlink from 'comlink';
 import { RuntimeClient } from '../../src/runtime/client.ts';
 import type { ImageBatch } from '../../src/runtime/images.ts';
+import type { BackendName } from '../../src/runtime/backend.ts';
 import { decodeOnnx } from '../../src/model/onnx/decode.ts';
+import { parseCifarBatch } from '../../src/data/cifar.ts';
 import type { RuntimeWorkerApi } from '../../workers/runtime.worker.ts';
 
 interface Fixture {
@@ -98,6 +100,34 @@ export async function normStatsVsOnnx() {
       return { name: n.name, channels: w!.dims[0]!, weightMean: mean(w!.data), biasMean: mean(b!.data), runningMeanMean: mean(m!.data), runningVarMean: mean(v!.data) };
     });
   return { stats, expected };
+}
+
+/**
+ * The shipped CIFAR-10 classifier in a worker of its own on `backend`, on the first `count`
+ * shipped test images: two predictions (the first compiles kernels), then dispose.
+ */
+export async function classifyCifar(backend: BackendName, count: number) {
+  const c = new RuntimeClient({ maxRestarts: 0 });
+  const info = await c.init(backend);
+  const model = await c.loadModel({ format: 'onnx', bytes: await fetchBytes('/models/cifar10-resnet26.onnx') }, { name: 'cifar10-resnet26' });
+  const samples = parseCifarBatch(await fetchBytes('/samples/cifar10/test_canonical_0-999.bin'));
+  const batch = () => ({ data: samples.data.slice(0, count * 32 * 32 * 3), shape: [count, 32, 32, 3] as [number, number, number, number] });
+  const first = await c.predict(batch());
+  const second = await c.predict(batch());
+  const normLayers = (await c.normStats()).length;
+  await c.dispose();
+  const reference = (await (await fetch('/models/reference/cifar10-resnet26.json')).json()) as { output: { shape: number[]; values: number[] } };
+  return {
+    backend: info.backend,
+    numClasses: model.numClasses,
+    normLayers,
+    probs: Array.from(second.probs),
+    labels: Array.from(second.labels),
+    firstLabels: Array.from(first.labels),
+    trueLabels: Array.from(samples.labels.subarray(0, count)),
+    ms: [first.ms, second.ms],
+    torch: reference.output,
+  };
 }
 
 /** Call `fn` until it returns true, for at most `ms`. */
