@@ -14,6 +14,7 @@ import { launchChromium, startServer } from '../e2e/browser.ts';
 import { parsePerfArgs, PERF_USAGE, type PerfOptions } from '../src/perf/args.ts';
 import type { BackendRun, PagePerfConfig } from '../src/perf/page.ts';
 import { renderPerfMarkdown, type PerfReport, type TorchResult } from '../src/perf/report.ts';
+import type { ForwardThroughput } from '../src/bench/types.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const MODEL = 'models/cifar10-resnet26';
@@ -74,22 +75,31 @@ async function main(): Promise<void> {
       await page.waitForFunction(() => 'webttaPerf' in window);
     };
     const config: PagePerfConfig = { modelUrl: `/${MODEL}.onnx`, batches: opts.batches, steps: opts.steps, minMs: opts.minMs, maxIters: opts.maxIters, maxStepMs: opts.maxStepMs };
+    // Thread counts apply to wasm only; each run gets a fresh page (tfjs fixes them at start-up).
+    const threadRuns: (number | undefined)[] = opts.wasmThreads.length ? opts.wasmThreads : [undefined];
     for (const backend of opts.backends) {
-      console.log(`tfjs ${backend} ...`);
-      try {
-        await open();
-        const run = await page.evaluate(([b, c]) => window.webttaPerf.runBackend(b, c), [backend, config] as const);
-        report.backends.push(run as BackendRun);
-      } catch (err) {
-        const error = err instanceof Error ? err.message.split('\n')[0]! : String(err);
-        console.log(`  ${backend} failed: ${error}`);
-        report.failedBackends.push({ backend, error });
+      for (const wasmThreads of backend === 'wasm' ? threadRuns : [undefined]) {
+        const label = `${backend}${wasmThreads ? ` (${wasmThreads} threads)` : ''}`;
+        console.log(`tfjs ${label} ...`);
+        try {
+          await open();
+          const run = await page.evaluate(([b, c]) => window.webttaPerf.runBackend(b, c), [backend, { ...config, wasmThreads }] as const);
+          report.backends.push(run as BackendRun);
+        } catch (err) {
+          const error = err instanceof Error ? err.message.split('\n')[0]! : String(err);
+          console.log(`  ${label} failed: ${error}`);
+          report.failedBackends.push({ backend: label, error });
+        }
       }
     }
     if (opts.ort && opts.steps.includes('forward')) {
       try {
-        await open();
-        report.ort = await page.evaluate((c) => window.webttaPerf.runOrt(c), config);
+        const ort: ForwardThroughput[] = [];
+        for (const wasmThreads of threadRuns) {
+          await open();
+          ort.push(...(await page.evaluate((c) => window.webttaPerf.runOrt(c), { ...config, wasmThreads })));
+        }
+        report.ort = ort;
       } catch (err) {
         report.ort = { error: err instanceof Error ? err.message.split('\n')[0]! : String(err) };
       }

@@ -4,6 +4,7 @@ import { TFJS_WASM_PATHS } from '../../src/runtime/wasm-paths.ts';
 
 /** Initialise a backend and run a small seeded convolution on it. */
 export async function convOn(choice: BackendChoice) {
+  const cores = navigator.hardwareConcurrency;
   const info = await initBackend(choice, { wasmPaths: TFJS_WASM_PATHS });
   const out = tf.tidy(() => {
     const x = tf.randomUniform([1, 6, 6, 2], 0, 1, 'float32', 7);
@@ -12,5 +13,5 @@ export async function convOn(choice: BackendChoice) {
   });
   const values = Array.from(await out.data());
   out.dispose();
-  return { info, values, isolated: crossOriginIsolated, cores: navigator.hardwareConcurrency };
+  return { info, values, isolated: crossOriginIsolated, cores, coresAfter: navigator.hardwareConcurrency };
 }

@@ -38,7 +38,7 @@ export async function ortForwardThroughput(onnx: Uint8Array, batches: readonly I
       for (const t of Object.values(out)) t.dispose();
       images += (f[input]!.dims[0] as number) ?? 0;
     }
-    return { engine: 'onnxruntime-web', backend: `wasm (${threads} threads)`, batchSize: batches[0]!.shape[0], batches: batches.length - 1, imagesPerSec: (1000 * images) / (performance.now() - t0), firstBatchMs };
+    return { engine: 'onnxruntime-web', backend: `wasm (${threads} threads)`, threads, batchSize: batches[0]!.shape[0], batches: batches.length - 1, imagesPerSec: (1000 * images) / (performance.now() - t0), firstBatchMs };
   } finally {
     await session.release();
   }

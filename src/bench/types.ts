@@ -119,6 +119,8 @@ export interface RunResult extends RunKey {
 export interface ForwardThroughput {
   engine: 'webtta' | 'onnxruntime-web';
   backend: string;
+  /** onnxruntime-web: its wasm threads. */
+  threads?: number;
   batchSize: number;
   batches: number;
   imagesPerSec: number;

@@ -12,6 +12,8 @@ export interface PerfOptions {
   /** PyTorch thread counts to measure (the fastest is the ratio's reference). */
   torchThreads: number[];
   ort: boolean;
+  /** tfjs-wasm thread counts to measure, each in a fresh page (empty: one per core). */
+  wasmThreads: number[];
   /** Time each case for at least this long (ms). */
   minMs: number;
   maxIters: number;
@@ -28,6 +30,8 @@ export const PERF_USAGE = `Usage: npm run perf -- [options]
   --steps <s,...>        ${STEP_KINDS.join(',')} (default all)
   --no-torch             skip the PyTorch CPU baseline (/usr/bin/python3 with torch)
   --torch-threads <n,..> PyTorch thread counts (default 1,2; ratios use the fastest)
+  --wasm-threads <n,..>  tfjs-wasm (and onnxruntime-web) thread counts, each in a fresh page
+                         (default: one per core)
   --no-ort               skip the onnxruntime-web wasm forward baseline
   --min-ms <ms>          time each case for at least this long (default 3000)
   --max-iters <n>        at most this many timed iterations per case (default 20)
@@ -47,7 +51,7 @@ function positive(flag: string, value: string): number {
 }
 
 export function parsePerfArgs(argv: readonly string[]): PerfOptions {
-  const o: PerfOptions = { backends: [...PERF_BACKENDS], batches: [1, 16, 64, 200], steps: [...STEP_KINDS], torch: true, torchThreads: [1, 2], ort: true, minMs: 3000, maxIters: 20, maxStepMs: 60_000, help: false };
+  const o: PerfOptions = { backends: [...PERF_BACKENDS], batches: [1, 16, 64, 200], steps: [...STEP_KINDS], torch: true, torchThreads: [1, 2], ort: true, wasmThreads: [], minMs: 3000, maxIters: 20, maxStepMs: 60_000, help: false };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     const next = () => argv[++i];
@@ -78,6 +82,13 @@ export function parsePerfArgs(argv: readonly string[]): PerfOptions {
         o.torchThreads = list(flag, next()).map((t) => {
           const n = Number(t);
           if (!Number.isInteger(n) || n < 1) throw new Error(`--torch-threads: '${t}' is not a positive integer`);
+          return n;
+        });
+        break;
+      case '--wasm-threads':
+        o.wasmThreads = list(flag, next()).map((t) => {
+          const n = Number(t);
+          if (!Number.isInteger(n) || n < 1 || n > 8) throw new Error(`--wasm-threads: '${t}' is not an integer in 1..8`);
           return n;
         });
         break;

@@ -19,6 +19,8 @@ export interface PagePerfConfig {
   maxIters: number;
   /** A warm-up slower than this skips the larger batches of the backend. */
   maxStepMs: number;
+  /** tfjs-wasm / onnxruntime-web threads (default one per core). */
+  wasmThreads?: number;
 }
 
 export interface BackendRun {
@@ -54,7 +56,7 @@ window.webttaPerf = {
   },
 
   async runBackend(backend, config) {
-    const info = await initBackend(backend, { wasmPaths: TFJS_WASM_PATHS });
+    const info = await initBackend(backend, { wasmPaths: TFJS_WASM_PATHS, wasmThreads: config.wasmThreads });
     const model = await loadOnnxModel(await modelBytes(config.modelUrl), { name: 'cifar10-resnet26' });
     const results: CaseResult[] = [];
     const skipped: string[] = [];
@@ -90,7 +92,7 @@ window.webttaPerf = {
 
   async runOrt(config) {
     const bytes = await modelBytes(config.modelUrl);
-    const threads = crossOriginIsolated ? navigator.hardwareConcurrency : 1;
+    const threads = crossOriginIsolated ? (config.wasmThreads ?? navigator.hardwareConcurrency) : 1;
     const out: ForwardThroughput[] = [];
     for (const batch of config.batches) {
       say(`onnxruntime-web wasm forward batch ${batch} ...`);

@@ -28,11 +28,15 @@ test('ratios use the fastest PyTorch thread count and the same batch', () => {
         { threads: 1, step: 'full', batch: 64, msPerStep: 640, imagesPerSec: 100, iters: 3 },
       ],
     },
-    ort: [{ engine: 'onnxruntime-web', backend: 'wasm (2 threads)', batchSize: 64, batches: 3, imagesPerSec: 120, firstBatchMs: 5 }],
+    ort: [
+      { engine: 'onnxruntime-web', backend: 'wasm (1 threads)', threads: 1, batchSize: 64, batches: 3, imagesPerSec: 90, firstBatchMs: 5 },
+      { engine: 'onnxruntime-web', backend: 'wasm (2 threads)', threads: 2, batchSize: 64, batches: 3, imagesPerSec: 120, firstBatchMs: 5 },
+    ],
   };
   const md = renderPerfMarkdown(report);
-  // forward 150/120, Tent 60/160 (not 60/8), full 20/100.
+  // forward 150/120 (ORT with the row's 2 threads, not 1), Tent 60/160 (not 60/8), full 20/100.
   assert.match(md, /\| wasm \(2 threads\) \| 64 \| 150\.0 \| 60\.0 \| 20\.0 \| 1\.25x \| 0\.38x \| 0\.20x \| 3\.0 \| 0 \|/);
   assert.match(md, /\| 2 \| 64 \| - \| 8\.0 \| - \|/);
   assert.match(md, /webgpu did not run: no adapter/);
+  assert.match(md, /\| 1 \| 64 \| 90\.0 \|/);
 });

@@ -36,12 +36,16 @@ export function renderPerfMarkdown(r: PerfReport): string {
     const xs = torch.filter((t) => t.step === step && t.batch === batch && (threads === undefined || t.threads === threads));
     return xs.length ? Math.max(...xs.map((t) => t.imagesPerSec)) : undefined;
   };
-  const ortIps = (batch: number) => ort.find((o) => o.batchSize === batch)?.imagesPerSec;
+  /** ORT with tfjs-wasm's thread count when the row has one, else its fastest. */
+  const ortIps = (batch: number, threads?: number) => {
+    const xs = ort.filter((o) => o.batchSize === batch && (threads === undefined || o.threads === threads));
+    return xs.length ? Math.max(...xs.map((o) => o.imagesPerSec)) : undefined;
+  };
   const m = r.machine;
   const lines = [
     `Measured ${r.date} on ${m.cpu} (${m.cores} cores, ${m.memoryGiB.toFixed(0)} GiB), load average ${m.loadAvgStart.map((x) => x.toFixed(1)).join(' ')} at start, ${m.loadAvgEnd.map((x) => x.toFixed(1)).join(' ')} at end; ${m.browser ?? 'browser ?'}, Node ${m.node}${m.commit ? `, commit ${m.commit}` : ''}.`,
     '',
-    'Images/s (median step). Ratios: tfjs / PyTorch CPU (same step, same batch, fastest thread count measured) and forward / onnxruntime-web wasm.',
+    'Images/s (median step). Ratios: tfjs / PyTorch CPU (same step, same batch, fastest thread count measured) and forward / onnxruntime-web wasm (same threads as the wasm row).',
     '',
     '| backend | batch | forward img/s | Tent img/s | full img/s | forward vs ORT | Tent vs torch | full vs torch | peak MB (tfjs) | leaked tensors |',
     '|---|---|---|---|---|---|---|---|---|---|',
@@ -55,7 +59,7 @@ export function renderPerfMarkdown(r: PerfReport): string {
       const peak = Math.max(...[f, t, a].map((x) => x?.peakBytes ?? 0));
       const leaked = [f, t, a].reduce((s, x) => s + (x?.leakedTensors ?? 0), 0);
       lines.push(
-        `| ${name} | ${batch} | ${fmt(f?.imagesPerSec)} | ${fmt(t?.imagesPerSec)} | ${fmt(a?.imagesPerSec)} | ${ratio(f?.imagesPerSec, ortIps(batch))} | ${ratio(t?.imagesPerSec, torchIps('tent', batch))} | ${ratio(a?.imagesPerSec, torchIps('full', batch))} | ${peak ? fmt(peak / 2 ** 20) : '-'} | ${leaked} |`,
+        `| ${name} | ${batch} | ${fmt(f?.imagesPerSec)} | ${fmt(t?.imagesPerSec)} | ${fmt(a?.imagesPerSec)} | ${ratio(f?.imagesPerSec, ortIps(batch, b.info.wasmThreads))} | ${ratio(t?.imagesPerSec, torchIps('tent', batch))} | ${ratio(a?.imagesPerSec, torchIps('full', batch))} | ${peak ? fmt(peak / 2 ** 20) : '-'} | ${leaked} |`,
       );
     }
   }
@@ -71,8 +75,8 @@ export function renderPerfMarkdown(r: PerfReport): string {
     }
   } else if (r.torch && 'error' in r.torch) lines.push('', `PyTorch baseline: ${r.torch.error}`);
   if (ort.length) {
-    lines.push('', `onnxruntime-web ${ort[0]!.backend}, forward:`, '', '| batch | img/s |', '|---|---|');
-    for (const o of ort) lines.push(`| ${o.batchSize} | ${fmt(o.imagesPerSec)} |`);
+    lines.push('', 'onnxruntime-web wasm, forward:', '', '| threads | batch | img/s |', '|---|---|---|');
+    for (const o of ort) lines.push(`| ${o.threads ?? '-'} | ${o.batchSize} | ${fmt(o.imagesPerSec)} |`);
   } else if (r.ort && 'error' in r.ort) lines.push('', `onnxruntime-web baseline: ${r.ort.error}`);
   return lines.join('\n') + '\n';
 }

@@ -42,6 +42,8 @@ test('perf options: defaults, lists and clear errors', () => {
   const o = parsePerfArgs(['--backends', 'wasm', '--batches', '16,64', '--steps', 'tent', '--no-torch', '--max-step-s', '2', '--torch-threads', '2']);
   assert.deepEqual(o.torchThreads, [2]);
   assert.deepEqual(d.torchThreads, [1, 2]);
+  assert.deepEqual([d.wasmThreads, parsePerfArgs(['--wasm-threads', '1,2']).wasmThreads], [[], [1, 2]]);
+  assert.throws(() => parsePerfArgs(['--wasm-threads', '9']), /'9' is not an integer in 1\.\.8/);
   assert.deepEqual([o.backends, o.batches, o.steps, o.torch, o.ort, o.maxStepMs], [['wasm'], [16, 64], ['tent'], false, true, 2000]);
   assert.throws(() => parsePerfArgs(['--backends', 'tpu']), /unknown backend 'tpu'/);
   assert.throws(() => parsePerfArgs(['--batches', '0']), /'0' is not a positive integer/);

@@ -87,36 +87,56 @@ export function planBackends(requested: BackendChoice, adapter: AdapterInfo | un
 
 let wasmConfigured = false;
 
-/**
- * Must run before the wasm backend initialises (tfjs ignores later thread-count changes).
- * tfjs-wasm caps its pool at half of navigator.hardwareConcurrency (and 8) whatever is asked,
- * so initBackend reports the count it got.
- */
-function configureWasm(wasmPaths?: string | Record<string, string>): void {
-  if (wasmConfigured) return;
+/** Threads to ask tfjs-wasm for: the count given, else one per logical core; 1 without threads. */
+function wasmThreadsWanted(requested?: number): number {
   const isolated = Boolean((globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated);
-  const cores = globalThis.navigator?.hardwareConcurrency ?? 1;
+  return isolated ? Math.max(1, requested ?? globalThis.navigator?.hardwareConcurrency ?? 1) : 1;
+}
+
+/** Must run before the wasm backend initialises (tfjs ignores later thread-count changes). */
+function configureWasm(threads: number, wasmPaths?: string | Record<string, string>): void {
+  if (wasmConfigured) return;
   if (wasmPaths) setWasmPaths(wasmPaths);
-  setThreadsCount(isolated ? Math.max(1, cores) : 1);
+  setThreadsCount(threads);
   wasmConfigured = true;
+}
+
+/**
+ * tfjs-wasm 4.22 caps its XNNPACK pool at navigator.hardwareConcurrency / 2 (it assumes two
+ * hyperthreads per core), read once while the module instantiates: on a 2-core machine that
+ * is 1 thread whatever setThreadsCount asked for. Reporting twice the wanted threads during
+ * that one instantiation makes the cap the count asked for; the real value comes back after.
+ */
+async function withWasmThreadCap<T>(wanted: number, start: () => Promise<T>): Promise<T> {
+  const nav = globalThis.navigator as { hardwareConcurrency?: number } | undefined;
+  if (!nav || wanted < 2 || Object.getOwnPropertyDescriptor(nav, 'hardwareConcurrency')) return start();
+  Object.defineProperty(nav, 'hardwareConcurrency', { configurable: true, get: () => 2 * wanted });
+  try {
+    return await start();
+  } finally {
+    delete nav.hardwareConcurrency;
+  }
 }
 
 export interface InitOptions {
   /** Where the tfjs wasm binaries are served (browser builds pass Vite asset URLs). */
   wasmPaths?: string | Record<string, string>;
+  /** wasm threads (default: one per logical core; tfjs-wasm has at most 8); fixed by the first wasm start. */
+  wasmThreads?: number;
 }
 
 export async function initBackend(requested: BackendChoice = 'auto', opts: InitOptions = {}): Promise<BackendInfo> {
   const adapter = await probeAdapter();
   const { order, skipped } = planBackends(requested, adapter);
+  const threads = wasmThreadsWanted(opts.wasmThreads);
   for (const name of order) {
     if (name === 'wasm') {
       await import('@tensorflow/tfjs-backend-wasm');
-      configureWasm(opts.wasmPaths);
+      configureWasm(threads, opts.wasmPaths);
     }
     let ok = false;
     try {
-      ok = await tf.setBackend(name);
+      ok = name === 'wasm' ? await withWasmThreadCap(threads, () => tf.setBackend(name)) : await tf.setBackend(name);
       await tf.ready();
     } catch (err) {
       skipped.push({ backend: name, reason: err instanceof Error ? err.message : String(err) });
