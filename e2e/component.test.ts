@@ -45,7 +45,16 @@ const read = () =>
     };
   }) as Promise<ElementState>;
 
+/** The page counts the element's 'prediction' events (they do not bubble: capture phase), also after a reload. */
+const countPredictions = () =>
+  page.addInitScript(() => {
+    const w = window as unknown as { predictions: number };
+    w.predictions = 0;
+    window.addEventListener('prediction', () => w.predictions++, true);
+  });
+
 test('bare example page: the fake camera drives <tta-classifier>; Tent adapts; reset, save and restore work', async () => {
+  await countPredictions();
   await page.setViewportSize({ width: 390, height: 760 });
   await page.goto(`${url}/examples/classifier.html`);
   await page.waitForFunction(() => {
@@ -103,10 +112,44 @@ test('bare example page: the fake camera drives <tta-classifier>; Tent adapts; r
     };
     await el.whenReady();
     el.stop();
+    const fresh = (await el.exportState()).steps;
     const ok = await el.restoreState();
-    return { ok, steps: (await el.exportState()).steps };
+    return { ok, fresh, steps: (await el.exportState()).steps };
   });
+  assert.equal(restored.fresh, 0, 'the stop() right after ready stopped the camera start in flight');
   assert.equal(restored.ok, true);
   assert.equal(restored.steps, saved.steps);
+  assert.deepEqual(errors, []);
+});
+
+test('stop() wins over a start() in flight: no step afterwards, camera released', async () => {
+  const r = await page.evaluate(async () => {
+    const w = window as unknown as { predictions: number };
+    const el = document.querySelector('tta-classifier') as unknown as HTMLElement & {
+      start(): Promise<void>;
+      stop(): void;
+      isRunning: boolean;
+      exportState(): Promise<{ steps: number }>;
+    };
+    el.setAttribute('batch-size', '2');
+    const restored = await el.exportState();
+    const seen = w.predictions;
+    const after: { running: boolean; predictions: number; steps: number }[] = [];
+    // Stopped before start() awaits anything, then while it awaits the camera. Steps would come every few hundred ms if capture ran.
+    for (const wait of [-1, 5]) {
+      const started = el.start();
+      if (wait >= 0) await new Promise((res) => setTimeout(res, wait));
+      el.stop();
+      await started;
+      await new Promise((res) => setTimeout(res, 1500));
+      after.push({ running: el.isRunning, predictions: w.predictions - seen, steps: (await el.exportState()).steps });
+    }
+    const stream = el.shadowRoot!.querySelector('video')!.srcObject as MediaStream | null;
+    const live = stream?.getTracks().some((t) => t.readyState === 'live') ?? false;
+    return { steps: restored.steps, after, live };
+  });
+  const none = { running: false, predictions: 0, steps: r.steps };
+  assert.deepEqual(r.after, [none, none], 'no step after stop()');
+  assert.equal(r.live, false, 'no camera track left running');
   assert.deepEqual(errors, []);
 });

@@ -60,6 +60,8 @@ export abstract class TTAElement extends HTMLElement {
   private client: RuntimeClient | undefined;
   private readyPromise: Promise<void> | undefined;
   private running = false;
+  /** Counts start() and stop() calls: a capture loop or a pending start() runs only while its own count is current. */
+  private capture = 0;
   private frame = 0;
   private busy: Promise<unknown> = Promise.resolve();
   private rate = { images: 0, ms: 0 };
@@ -268,50 +270,72 @@ export abstract class TTAElement extends HTMLElement {
 
   /** Capture from the `source` attribute: 'camera' or a video URL; `batch-size` frames per step. */
   async start(): Promise<void> {
-    await this.whenReady();
     if (this.running) return;
+    // A stop() (or a newer start()) while this one awaits below makes it give up.
+    const token = ++this.capture;
+    await this.whenReady();
+    if (token !== this.capture) return;
     const source = this.getAttribute('source') ?? 'camera';
     try {
+      this.release();
       if (source === 'camera') {
-        this.video.srcObject = await navigator.mediaDevices.getUserMedia({ video: true, audio: false });
+        const stream = await navigator.mediaDevices.getUserMedia({ video: true, audio: false });
+        if (token !== this.capture) {
+          stream.getTracks().forEach((t) => t.stop());
+          return;
+        }
+        this.video.srcObject = stream;
       } else {
-        this.video.srcObject = null;
         this.video.src = source;
         this.video.loop = true;
       }
       await this.video.play();
     } catch (err) {
+      // A stop() meanwhile aborts play(): not an error.
+      if (token !== this.capture) return;
       throw this.fail(new Error(`cannot open source '${source}': ${err instanceof Error ? err.message : String(err)}`));
     }
+    if (token !== this.capture) return;
     this.running = true;
-    void this.loop();
+    void this.loop(token);
   }
 
   stop(): void {
+    this.capture++;
     this.running = false;
+    this.release();
+    this.video.pause();
+  }
+
+  /** Stop and detach the camera stream of the last start(). */
+  private release(): void {
     const stream = this.video.srcObject as MediaStream | null;
     stream?.getTracks().forEach((t) => t.stop());
-    this.video.pause();
+    this.video.srcObject = null;
   }
 
   get isRunning(): boolean {
     return this.running;
   }
 
-  private async loop(): Promise<void> {
-    while (this.running) {
+  private async loop(token: number): Promise<void> {
+    const live = () => this.running && token === this.capture;
+    while (live()) {
       const frames: ImageBitmap[] = [];
-      for (let i = 0; i < this.batchSize && this.running; i++) {
+      for (let i = 0; i < this.batchSize && live(); i++) {
         frames.push(await createImageBitmap(this.video));
         // Spread a batch over successive video frames.
         await new Promise((r) => requestAnimationFrame(r));
       }
-      if (!this.running) break;
+      if (!live()) {
+        frames.forEach((f) => f.close());
+        break;
+      }
       try {
         await this.feed(frames);
       } catch (err) {
         // A crashed worker is restarted by the client: keep capturing.
-        if (!(err instanceof WorkerStoppedError && this.client?.willRestart)) this.running = false;
+        if (!(err instanceof WorkerStoppedError && this.client?.willRestart) && token === this.capture) this.running = false;
       } finally {
         frames.forEach((f) => f.close());
       }
