@@ -45,22 +45,47 @@ const read = () =>
     };
   }) as Promise<ElementState>;
 
-/** The page counts the element's 'prediction' events (they do not bubble: capture phase), also after a reload. */
-const countPredictions = () =>
-  page.addInitScript(() => {
-    const w = window as unknown as { predictions: number };
-    w.predictions = 0;
-    window.addEventListener('prediction', () => w.predictions++, true);
-  });
+/** What the page heard from the element: one record per 'prediction' event. */
+interface Heard {
+  predictions: { n: number; distinct: number; entropy: { adapted: number; source: number }; adapted: number[]; source: number[] }[];
+}
+const heard = () => page.evaluate(() => (window as unknown as { heard: Heard }).heard);
 
-test('bare example page: the fake camera drives <tta-classifier>; Tent adapts; reset, save and restore work', async () => {
-  await countPredictions();
+test('bare example page: the fake camera drives <tta-classifier>; Tent adapts on batches spread over time without collapsing; reset, save and restore work', async () => {
+  // Listen from the first step on (also after the reload below); the element's events do not bubble: capture phase.
+  await page.addInitScript(() => {
+    const heard: Heard = { predictions: [] };
+    (window as unknown as { heard: Heard }).heard = heard;
+    window.addEventListener(
+      'prediction',
+      (e) => {
+        const d = (e as CustomEvent).detail as import('../src/components/tta-element.ts').TTAStepDetail;
+        const [n, h, w] = d.shape;
+        const size = h * w * 3;
+        // Frames of one clip image are (nearly) equal; two clip images differ by a mean squared difference in the thousands.
+        let distinct = 1;
+        for (let i = 1; i < n; i++) {
+          let sq = 0;
+          for (let p = 0; p < size; p++) sq += (d.images[i * size + p]! - d.images[(i - 1) * size + p]!) ** 2;
+          if (sq / size > 100) distinct++;
+        }
+        heard.predictions.push({
+          n,
+          distinct,
+          entropy: { adapted: d.summaries.adapted!.meanEntropy, source: d.summaries.source!.meanEntropy },
+          adapted: [...d.step.lanes.adapted!.labels],
+          source: [...d.step.lanes.source!.labels],
+        });
+      },
+      true,
+    );
+  });
   await page.setViewportSize({ width: 390, height: 760 });
   await page.goto(`${url}/examples/classifier.html`);
   await page.waitForFunction(() => {
     const el = document.querySelector('tta-classifier') as HTMLElement | null;
     const status = el?.shadowRoot?.querySelector('.status')?.textContent ?? '';
-    return /([3-9]|\d\d+) steps/.test(status) || /error|cannot/i.test(status);
+    return /([5-9]|\d\d+) steps/.test(status) || /error|cannot/i.test(status);
   });
   let s = await read();
   assert.match(s.status, /cifar10-resnet26 · tent · wasm/, s.status);
@@ -70,6 +95,28 @@ test('bare example page: the fake camera drives <tta-classifier>; Tent adapts; r
   assert.ok(ips > 0, `throughput shown: ${s.status}`);
   console.log(`component: ${s.status}`);
   await page.screenshot({ path: join(SHOTS, 'example-phone.png') });
+
+  const { predictions } = await heard();
+  const steps = predictions.slice(0, 5);
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const ln10 = Math.log(10);
+  const entropy = { adapted: mean(steps.map((p) => p.entropy.adapted)) / ln10, source: mean(steps.map((p) => p.entropy.source)) / ln10 };
+  const adapted = steps.flatMap((p) => p.adapted);
+  const source = steps.flatMap((p) => p.source);
+  const agreement = adapted.filter((c, i) => c === source[i]).length / adapted.length;
+  const classes = { adapted: new Set(adapted).size, source: new Set(source).size };
+  const distinct = mean(steps.map((p) => p.distinct));
+  console.log(
+    `component: first 5 camera steps: ${distinct.toFixed(1)} clip images per batch of 8, mean entropy / ln 10 adapted ${entropy.adapted.toFixed(3)} source ${entropy.source.toFixed(3)}, ` +
+      `agreement with source ${agreement.toFixed(2)}, classes predicted adapted ${classes.adapted} source ${classes.source}`,
+  );
+  assert.ok(steps.every((p) => p.n === 8), 'batch-size="8": steps of 8 frames');
+  // The default frame-interval spreads a batch over several clip images (back-to-back frames: ~1.2 per batch).
+  assert.ok(distinct >= 3, `${distinct} clip images per batch`);
+  // Batch statistics of one repeated image collapse Tent to ~0.88 ln 10 and ~27% agreement (measured, frame-interval 0).
+  assert.ok(entropy.adapted < 0.5, `adapted entropy ${entropy.adapted} ln 10: collapsed`);
+  assert.ok(agreement >= 0.45, `adapted agrees with the source model on ${agreement} of clean frames`);
+  assert.ok(classes.adapted >= classes.source - 2, `adapted predicts ${classes.adapted} classes, source ${classes.source}`);
 
   // Main thread stays responsive while the worker adapts: timer lag stays small.
   const lag = await page.evaluate(async () => {
@@ -92,7 +139,7 @@ test('bare example page: the fake camera drives <tta-classifier>; Tent adapts; r
     const st = await el.saveState();
     return { steps: st.steps, tensors: st.values.length };
   });
-  assert.ok(saved.steps >= 3 && saved.tensors > 50, JSON.stringify(saved));
+  assert.ok(saved.steps >= 5 && saved.tensors > 50, JSON.stringify(saved));
   await page.evaluate(async () => {
     const el = document.querySelector('tta-classifier') as unknown as { stop(): void; reset(): Promise<void> };
     el.stop();
@@ -124,25 +171,27 @@ test('bare example page: the fake camera drives <tta-classifier>; Tent adapts; r
 
 test('stop() wins over a start() in flight: no step afterwards, camera released', async () => {
   const r = await page.evaluate(async () => {
-    const w = window as unknown as { predictions: number };
+    const w = window as unknown as { heard: Heard };
     const el = document.querySelector('tta-classifier') as unknown as HTMLElement & {
       start(): Promise<void>;
       stop(): void;
       isRunning: boolean;
       exportState(): Promise<{ steps: number }>;
     };
+    // Steps would come every few hundred ms if capture ran.
+    el.setAttribute('frame-interval', '0');
     el.setAttribute('batch-size', '2');
     const restored = await el.exportState();
-    const seen = w.predictions;
+    const seen = w.heard.predictions.length;
     const after: { running: boolean; predictions: number; steps: number }[] = [];
-    // Stopped before start() awaits anything, then while it awaits the camera. Steps would come every few hundred ms if capture ran.
+    // Stopped before start() awaits anything, then while it awaits the camera.
     for (const wait of [-1, 5]) {
       const started = el.start();
       if (wait >= 0) await new Promise((res) => setTimeout(res, wait));
       el.stop();
       await started;
       await new Promise((res) => setTimeout(res, 1500));
-      after.push({ running: el.isRunning, predictions: w.predictions - seen, steps: (await el.exportState()).steps });
+      after.push({ running: el.isRunning, predictions: w.heard.predictions.length - seen, steps: (await el.exportState()).steps });
     }
     const stream = el.shadowRoot!.querySelector('video')!.srcObject as MediaStream | null;
     const live = stream?.getTracks().some((t) => t.readyState === 'live') ?? false;

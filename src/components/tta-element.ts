@@ -29,6 +29,9 @@ export interface TTAStepDetail {
   labels?: ArrayLike<number>;
 }
 
+/** ms between captured frames unless `frame-interval` says otherwise (see frameInterval). */
+const DEFAULT_FRAME_INTERVAL = 250;
+
 const STYLE = `
 :host { display: inline-block; font: 13px/1.4 system-ui, sans-serif; color: #1d2533; }
 .wrap { display: flex; flex-direction: column; gap: 6px; }
@@ -94,6 +97,15 @@ export abstract class TTAElement extends HTMLElement {
   get batchSize(): number {
     const n = Number(this.getAttribute('batch-size') ?? 8);
     return Number.isInteger(n) && n > 0 ? n : 8;
+  }
+
+  /**
+   * Milliseconds between the frames of one camera/video batch. Successive frames are nearly the
+   * same image, and methods that normalise with batch statistics break on a batch of one image.
+   */
+  get frameInterval(): number {
+    const ms = Number(this.getAttribute('frame-interval') ?? DEFAULT_FRAME_INTERVAL);
+    return Number.isFinite(ms) && ms >= 0 ? ms : DEFAULT_FRAME_INTERVAL;
   }
 
   get method(): string {
@@ -268,7 +280,10 @@ export abstract class TTAElement extends HTMLElement {
   /** Draw the result of one step (subclasses: labels or a segmentation overlay). */
   protected abstract render(detail: TTAStepDetail): void;
 
-  /** Capture from the `source` attribute: 'camera' or a video URL; `batch-size` frames per step. */
+  /**
+   * Capture from the `source` attribute: 'camera' or a video URL; `batch-size` frames per step,
+   * `frame-interval` ms apart.
+   */
   async start(): Promise<void> {
     if (this.running) return;
     // A stop() (or a newer start()) while this one awaits below makes it give up.
@@ -322,10 +337,16 @@ export abstract class TTAElement extends HTMLElement {
     const live = () => this.running && token === this.capture;
     while (live()) {
       const frames: ImageBitmap[] = [];
-      for (let i = 0; i < this.batchSize && live(); i++) {
+      for (let i = 0, n = this.batchSize; i < n && live(); i++) {
+        if (i > 0) {
+          // At least one new video frame, and `frame-interval` ms since the last capture.
+          const due = performance.now() + this.frameInterval;
+          await new Promise((r) => requestAnimationFrame(r));
+          const left = due - performance.now();
+          if (left > 0) await new Promise((r) => setTimeout(r, left));
+          if (!live()) break;
+        }
         frames.push(await createImageBitmap(this.video));
-        // Spread a batch over successive video frames.
-        await new Promise((r) => requestAnimationFrame(r));
       }
       if (!live()) {
         frames.forEach((f) => f.close());

@@ -24,6 +24,17 @@ const LANES: { lane: LaneName; label: string; color: string; dashed?: boolean }[
 ];
 const HISTORY = 120;
 
+/**
+ * The method until the user picks one. Camera and video frames are correlated over seconds:
+ * Tent and BN, which normalise with each batch's statistics, lose accuracy on them, RoTTA
+ * (robust statistics, a class-balanced memory) does not (measured, docs/demo.md). RoTTA has
+ * no segmentation loss: the segmenter gets BN-alpha, mostly source statistics.
+ */
+function defaultMethod(input: string, task: string | undefined): string {
+  if (input !== 'camera' && input !== 'video') return 'tent';
+  return task === 'segmentation' ? 'bn-alpha' : 'rotta';
+}
+
 interface LaneHistory {
   accuracy: Series;
   window: WindowAccuracy;
@@ -50,6 +61,8 @@ class Demo {
   feedbackCount = 0;
   private loop: Promise<void> = Promise.resolve();
   private loadId = 0;
+  /** The user picked a method: no more defaults by input. */
+  methodChosen = false;
   loading = false;
   private startWhenLoaded = false;
 
@@ -63,6 +76,7 @@ class Demo {
     const card = await fetchShippedCard(name);
     if (id !== this.loadId) return; // a newer load (another control changed) wins
     this.card = card;
+    if (!this.methodChosen) $<HTMLSelectElement>('method').value = defaultMethod($<HTMLSelectElement>('input').value, card.task);
     const tag = this.card.task === 'segmentation' ? 'tta-segmenter' : 'tta-classifier';
     const el = document.createElement(tag) as TTAElement;
     el.setAttribute('model', name);
@@ -290,9 +304,14 @@ function init(): void {
   $<HTMLSelectElement>('corruption').value = 'gaussian_noise';
   const reload = () => demo.load().catch((e: unknown) => demo.say(`error: ${e instanceof Error ? e.message : String(e)}`));
   for (const id of ['model', 'backend', 'batch']) $(id).addEventListener('change', reload);
-  $('method').addEventListener('change', () => {
-    demo.el?.setAttribute('method', $<HTMLSelectElement>('method').value);
+  const setMethod = (name: string) => {
+    $<HTMLSelectElement>('method').value = name;
+    demo.el?.setAttribute('method', name);
     demo.clearHistory();
+  };
+  $('method').addEventListener('change', () => {
+    demo.methodChosen = true;
+    setMethod($<HTMLSelectElement>('method').value);
   });
   $('corruption').addEventListener('change', () => demo.applyCorruption());
   $('severity').addEventListener('input', () => {
@@ -301,6 +320,8 @@ function init(): void {
   });
   $('input').addEventListener('change', () => {
     demo.stop();
+    const method = defaultMethod($<HTMLSelectElement>('input').value, demo.card?.task);
+    if (!demo.methodChosen && method !== $<HTMLSelectElement>('method').value) setMethod(method);
     $('drop').hidden = $<HTMLSelectElement>('input').value !== 'images';
     if ($<HTMLSelectElement>('input').value === 'video') $<HTMLInputElement>('videoFile').click();
   });
