@@ -88,7 +88,7 @@ const inked = (id: string) =>
 test('labelled sample stream under gaussian noise 5: source and adapted lanes plotted, Tent beats the source', async () => {
   const status = await page.textContent('#status');
   assert.match(status!, /cifar10-resnet26 on wasm \(\d+ threads\)/);
-  const blank = await inked('plotEntropy');
+  const blank = { entropy: await inked('plotEntropy'), confidence: await inked('plotConfidence'), classes: await inked('plotClasses') };
   await page.click('#run');
   await waitSteps(12);
   await page.click('#run'); // pause
@@ -99,7 +99,9 @@ test('labelled sample stream under gaussian noise 5: source and adapted lanes pl
   // (Not asserted: lower entropy. Under noise the source model is over-confident, and the
   // BN-adapted one is often less certain while more accurate.)
   assert.ok(Number.isFinite(h.entropy.adapted) && Math.abs(h.entropy.adapted! - h.entropy.source!) > 1e-3, 'both entropy lanes plotted and different');
-  assert.ok((await inked('plotEntropy')) > blank + 0.005, 'entropy plot drew lines');
+  assert.ok((await inked('plotEntropy')) > blank.entropy + 0.005, 'entropy plot drew lines');
+  assert.ok((await inked('plotConfidence')) > blank.confidence + 0.005, 'confidence plot drew lines');
+  assert.ok((await inked('plotClasses')) > blank.classes + 0.005, 'class-distribution plot drew bars');
   const thumbs = await page.locator('.thumb').count();
   assert.equal(thumbs, 16);
   const predText = await page.locator('.thumb .pred').first().textContent();
@@ -111,6 +113,8 @@ test('feedback: a labelled thumbnail adds the no-feedback twin lane and the loop
   await page.waitForFunction(() => /1 marks given, 1 images/.test(document.getElementById('feedbackInfo')?.textContent ?? ''));
   await page.locator('.thumb button', { hasText: '✗' }).nth(1).click();
   await page.waitForFunction(() => /2 marks given, 2 images/.test(document.getElementById('feedbackInfo')?.textContent ?? ''));
+  await page.locator('.thumb button', { hasText: '✓' }).nth(2).click();
+  await page.waitForFunction(() => /3 marks given, 3 images/.test(document.getElementById('feedbackInfo')?.textContent ?? ''));
   const before = (await history()).length;
   await page.click('#run');
   await waitSteps(before + 3);
@@ -121,11 +125,21 @@ test('feedback: a labelled thumbnail adds the no-feedback twin lane and the loop
   await page.screenshot({ path: join(SHOTS, 'desktop.png'), fullPage: true });
 });
 
-test('reset empties the plots and the step count', async () => {
+/** Steps of the adapted state in the runtime worker. */
+const workerSteps = () => page.evaluate(async () => (await (window as unknown as { demo: { el: { exportState(): Promise<{ steps: number }> } } }).demo.el.exportState()).steps);
+
+test('save, reset and restore buttons: reset empties the plots and the step count in the page and the worker; restore brings the saved steps back', async () => {
+  const steps = await workerSteps();
+  await page.click('#save');
+  await page.waitForFunction((n) => document.getElementById('status')?.textContent === `saved cifar10-resnet26 after ${n} steps`, steps);
   await page.click('#reset');
   await page.waitForFunction(() => (window as unknown as { demo: { history: Map<string, unknown> } }).demo.history.size === 0);
   const status = await page.evaluate(() => document.querySelector('tta-classifier')!.shadowRoot!.querySelector('.status')!.textContent);
   assert.match(status!, / 0 steps /);
+  assert.equal(await workerSteps(), 0, 'the worker was reset');
+  await page.click('#restore');
+  await page.waitForFunction(() => document.getElementById('status')?.textContent === 'restored the saved state');
+  assert.equal(await workerSteps(), steps);
 });
 
 test('camera: the demo switches to RoTTA, and the adapted model keeps agreeing with the source on clean frames', async () => {
