@@ -120,9 +120,24 @@ export interface AppSession {
   close(): Promise<void>;
 }
 
-/** Serve the project and open a blank page in Chromium, collecting errors (tests of index.html and the component). */
-export async function openApp(opts: { chromeArgs?: string[]; timeoutMs?: number; ignoreConsole?: RegExp } = {}): Promise<AppSession> {
+/** A server of the app: its base URL and how to stop it. */
+export interface Served {
+  url: string;
+  close(): Promise<void>;
+}
+
+async function serveDev(): Promise<Served> {
   const { server, url } = await startServer();
+  return { url, close: () => server.close() };
+}
+
+/**
+ * Serve the project (the dev server unless `serve` starts another) and open a blank page in
+ * Chromium, collecting errors (tests of index.html and the component).
+ */
+export async function openApp(opts: { chromeArgs?: string[]; timeoutMs?: number; ignoreConsole?: RegExp; serve?: () => Promise<Served> } = {}): Promise<AppSession> {
+  const server = await (opts.serve ?? serveDev)();
+  const url = server.url;
   const browser = await launchChromium(opts.chromeArgs);
   const page = browser.context.pages()[0] ?? (await browser.context.newPage());
   page.setDefaultTimeout(opts.timeoutMs ?? 120_000);
