@@ -21,7 +21,7 @@ import type { FeedbackMark } from '../demo/feedback.ts';
 import type { AdaptedState } from '../demo/persist.ts';
 import type { ModelInfo } from '../model/types.ts';
 import type { GuardEvent } from '../methods/guard.ts';
-import { isFatalMessage } from './resilient-worker.ts';
+import { isFatalMessage } from './fatal.ts';
 
 export interface RestartEvent {
   /** Why the old worker ended. */

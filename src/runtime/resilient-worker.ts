@@ -9,15 +9,7 @@
  * - fault injection for the reliability tests.
  */
 import * as tf from '@tensorflow/tfjs';
-
-/** Posted (outside Comlink) just before the worker ends itself. */
-export interface FatalMessage {
-  webttaFatal: { kind: 'device-lost' | 'exit'; message: string };
-}
-
-export function isFatalMessage(data: unknown): data is FatalMessage {
-  return typeof data === 'object' && data !== null && 'webttaFatal' in data;
-}
+import type { FatalMessage } from './fatal.ts';
 
 function die(kind: FatalMessage['webttaFatal']['kind'], message: string): void {
   const msg: FatalMessage = { webttaFatal: { kind, message } };
