@@ -14,8 +14,9 @@ import { bitmapsToBatch, type ImageBatch } from '../src/runtime/images.ts';
 import { holdLifeLock, simulateFault, watchDeviceLoss } from '../src/runtime/resilient-worker.ts';
 
 const session = new TTASession();
-// Frost overlays as served from public/corruptions/ (dev server and build alike).
-const overlays = fetchOverlays(new URL(`${import.meta.env.BASE_URL}corruptions/`, self.location.origin).href);
+// Frost overlays as served from public/corruptions/: under the site root in the app (base '/'),
+// next to this worker in the components bundle (base './', see vite.components.config.ts).
+const overlays = fetchOverlays(new URL(`${import.meta.env.BASE_URL}corruptions/`, self.location.href).href);
 
 const api = {
   init: async (backend: BackendChoice = 'auto') => {

@@ -1,6 +1,7 @@
 /**
- * One import registers the elements:
- *   <script type="module" src=".../src/components/index.ts"></script>
+ * One import registers the elements; .../src/components/index.ts under Vite, or on any
+ * other site dist-components/webtta-components.js (`npm run build:components`):
+ *   <script type="module" src=".../webtta-components.js"></script>
  *   <tta-classifier model="cifar10-resnet26" method="tent" source="camera" batch-size="8"></tta-classifier>
  */
 import { TTAClassifier } from './tta-classifier.ts';
