@@ -137,7 +137,7 @@ test('bare example page: the fake camera drives <tta-classifier>; Tent adapts on
 });
 
 test('main thread stays responsive while the worker adapts', async () => {
-  // A step (~150 ms on wasm) run on the main thread would block its timers for at least that long.
+  // A step (~100-300 ms on wasm) run on the main thread would block its timers for at least that long.
   const r = await page.evaluate(async () => {
     const w = window as unknown as { heard: Heard };
     const el = document.querySelector('tta-classifier')!;
@@ -160,7 +160,8 @@ test('main thread stays responsive while the worker adapts', async () => {
   });
   console.log(`component: main-thread timer lag over 4 s with ${r.steps} steps (longest ${r.stepMs.toFixed(0)} ms): median ${r.median.toFixed(1)} ms, p95 ${r.p95.toFixed(1)} ms, max ${r.max.toFixed(1)} ms`);
   assert.ok(r.steps >= 1, 'steps ran while measuring');
-  assert.ok(r.max < 100, `main thread blocked for ${r.max} ms`);
+  // Relative to the step, so a loaded machine (slower steps, longer timer delays) does not flake it.
+  assert.ok(r.max < r.stepMs / 2, `main thread blocked for ${r.max} ms, a step takes ${r.stepMs} ms`);
 });
 
 test('batch-size changes the next step; reset zeroes the worker state; save, reload and restore', async () => {
