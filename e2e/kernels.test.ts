@@ -1,5 +1,6 @@
 // Custom kernels (src/kernels) agree with stock tfjs ops in headless Chromium: WGSL programs
-// on webgpu (SwiftShader, correctness only) and the JS kernels on the threaded wasm heap.
+// on webgpu (SwiftShader, correctness only) and the JS / WebAssembly SIMD kernels on the
+// threaded wasm heap.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { openPage, type BrowserSession } from './browser.ts';
@@ -14,6 +15,8 @@ interface Compare {
   backend: string;
   errors: Record<string, number>;
   tensorGrowth: number;
+  simdBatchNorm: boolean;
+  wasmThreads?: number;
 }
 
 for (const backend of ['webgpu', 'wasm']) {
@@ -25,6 +28,8 @@ for (const backend of ['webgpu', 'wasm']) {
     for (const [name, err] of Object.entries(r.errors)) assert.ok(err < 1e-4, `${backend} ${name}: relative error ${err}`);
     console.log(`${backend}: ${JSON.stringify(r.errors)}`);
     assert.equal(r.tensorGrowth, 0);
+    // Threaded wasm: BatchNorm runs as SIMD on tfjs-wasm's shared memory, not as the JS fallback.
+    if (backend === 'wasm') assert.deepEqual([r.simdBatchNorm, r.wasmThreads! > 1], [true, true]);
   });
 }
 

@@ -2,6 +2,7 @@
 // tfjs ops on the cpu backend (webgpu runs on SwiftShader here: correctness only).
 import * as tf from '@tensorflow/tfjs';
 import { batchNormTrain, channelAffine, emaUpdateFused, paddedConv, samPerturbFused, softmaxEntropyFused, stochasticRestoreFused } from '../../src/kernels/index.ts';
+import { bnSimd } from '../../src/kernels/batch-norm-simd.ts';
 import { initBackend, type BackendName } from '../../src/runtime/backend.ts';
 import { TFJS_WASM_PATHS } from '../../src/runtime/wasm-paths.ts';
 
@@ -106,7 +107,9 @@ export async function compareOn(backend: BackendName) {
     }
     errors[k] = got.length === ref.length ? Math.sqrt(d / n) : Infinity;
   }
-  return { backend: info.backend, adapter: info.adapter?.description ?? '', errors, tensorGrowth };
+  // Whether BatchNorm ran as WebAssembly SIMD on the (shared, when threaded) wasm heap.
+  const simdBatchNorm = bnSimd(tf.backend()) !== undefined;
+  return { backend: info.backend, adapter: info.adapter?.description ?? '', errors, tensorGrowth, simdBatchNorm, wasmThreads: info.wasmThreads };
 }
 
 /** EMA, SAM perturbation and stochastic restore on `backend`, from the same seeded values. */

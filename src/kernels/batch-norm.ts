@@ -5,11 +5,13 @@
  * including reductions over the batch and spatial axes that tfjs-wasm runs as a transpose
  * plus a reduction. Here the forward is one kernel (statistics + normalisation) and the
  * backward two passes: per-channel sums of dy and dy*x_hat (computed once per backward
- * node), then dx. CPU-side backends (wasm, cpu) run the loops below on the tensors' memory;
- * webgpu runs WGSL (batch-norm-webgpu.ts). Variance is the biased one, as PyTorch normalises.
+ * node), then dx. wasm runs them as WebAssembly SIMD on its heap (batch-norm-simd.ts), cpu
+ * (and wasm without SIMD) the JS loops below on the tensors' memory; webgpu runs WGSL
+ * (webgpu.ts). Variance is the biased one, as PyTorch normalises.
  */
 import * as tf from '@tensorflow/tfjs';
 import { HOST_BACKENDS, checkFloat, hostAccess } from './host.ts';
+import { bnSimd } from './batch-norm-simd.ts';
 
 export const BN_FORWARD = 'WebttaBatchNormTrain';
 export const BN_GRAD_PARAMS = 'WebttaBatchNormGradParams';
@@ -94,6 +96,11 @@ export function bnGradInputCore(dy: Float32Array, x: Float32Array, stats: Float3
   for (let i = 0; i < x.length; i += c) for (let k = 0; k < c; k++) dx[i + k] = dy[i + k]! * p[k]! + x[i + k]! * q[k]! + r[k]!;
 }
 
+/** y = x * a + b per channel (last axis). */
+export function channelAffineCore(x: Float32Array, a: Float32Array, b: Float32Array, y: Float32Array): void {
+  const c = a.length;
+  for (let i = 0; i < x.length; i += c) for (let k = 0; k < c; k++) y[i + k] = x[i + k]! * a[k]! + b[k]!;
+}
 
 for (const backendName of HOST_BACKENDS) {
   tf.registerKernel({
@@ -104,7 +111,10 @@ for (const backendName of HOST_BACKENDS) {
       checkFloat(BN_FORWARD, { x: x!, scale: scale!, offset: offset! });
       const h = hostAccess(backendName, backend);
       const outs = [h.alloc([...x!.shape]), h.alloc([2, scale!.shape[0]!])];
-      bnForwardCore(h.view(x!), h.view(scale!), h.view(offset!), (attrs as { epsilon: number }).epsilon, h.view(outs[0]!), h.view(outs[1]!));
+      const eps = (attrs as { epsilon: number }).epsilon;
+      const simd = bnSimd(backend);
+      if (simd) simd.forward(x!, scale!, offset!, eps, outs[0]!, outs[1]!);
+      else bnForwardCore(h.view(x!), h.view(scale!), h.view(offset!), eps, h.view(outs[0]!), h.view(outs[1]!));
       return outs;
     },
   });
@@ -115,7 +125,9 @@ for (const backendName of HOST_BACKENDS) {
       const { dy, x, stats } = inputs as Record<string, tf.TensorInfo>;
       const h = hostAccess(backendName, backend);
       const out = h.alloc([...stats!.shape]);
-      bnGradParamsCore(h.view(dy!), h.view(x!), h.view(stats!), h.view(out));
+      const simd = bnSimd(backend);
+      if (simd) simd.gradParams(dy!, x!, stats!, out);
+      else bnGradParamsCore(h.view(dy!), h.view(x!), h.view(stats!), h.view(out));
       return out;
     },
   });
@@ -126,7 +138,9 @@ for (const backendName of HOST_BACKENDS) {
       const { dy, x, stats, scale, grads } = inputs as Record<string, tf.TensorInfo>;
       const h = hostAccess(backendName, backend);
       const out = h.alloc([...x!.shape]);
-      bnGradInputCore(h.view(dy!), h.view(x!), h.view(stats!), h.view(scale!), h.view(grads!), h.view(out));
+      const simd = bnSimd(backend);
+      if (simd) simd.gradInput(dy!, x!, stats!, scale!, grads!, out);
+      else bnGradInputCore(h.view(dy!), h.view(x!), h.view(stats!), h.view(scale!), h.view(grads!), h.view(out));
       return out;
     },
   });
@@ -141,9 +155,9 @@ for (const backendName of HOST_BACKENDS) {
       checkFloat(CHANNEL_AFFINE, { x: x!, scale: scale!, shift: shift! });
       const h = hostAccess(backendName, backend);
       const out = h.alloc([...x!.shape]);
-      const [xv, a, b, y] = [h.view(x!), h.view(scale!), h.view(shift!), h.view(out)];
-      const c = a.length;
-      for (let i = 0; i < xv.length; i += c) for (let k = 0; k < c; k++) y[i + k] = xv[i + k]! * a[k]! + b[k]!;
+      const simd = bnSimd(backend);
+      if (simd) simd.affine(x!, scale!, shift!, out);
+      else channelAffineCore(h.view(x!), h.view(scale!), h.view(shift!), h.view(out));
       return out;
     },
   });
