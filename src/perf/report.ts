@@ -31,16 +31,12 @@ function ratio(a: number | undefined, b: number | undefined): string {
 export function renderPerfMarkdown(r: PerfReport): string {
   const torch = r.torch && 'results' in r.torch ? r.torch.results : [];
   const ort = Array.isArray(r.ort) ? r.ort : [];
+  const fastest = (xs: { imagesPerSec: number }[]) => (xs.length ? Math.max(...xs.map((x) => x.imagesPerSec)) : undefined);
   /** The fastest thread count measured for this step and batch (oversubscribed threads can be far slower). */
-  const torchIps = (step: StepKind, batch: number, threads?: number) => {
-    const xs = torch.filter((t) => t.step === step && t.batch === batch && (threads === undefined || t.threads === threads));
-    return xs.length ? Math.max(...xs.map((t) => t.imagesPerSec)) : undefined;
-  };
+  const torchIps = (step: StepKind, batch: number, threads?: number) =>
+    fastest(torch.filter((t) => t.step === step && t.batch === batch && (threads === undefined || t.threads === threads)));
   /** ORT with tfjs-wasm's thread count when the row has one, else its fastest. */
-  const ortIps = (batch: number, threads?: number) => {
-    const xs = ort.filter((o) => o.batchSize === batch && (threads === undefined || o.threads === threads));
-    return xs.length ? Math.max(...xs.map((o) => o.imagesPerSec)) : undefined;
-  };
+  const ortIps = (batch: number, threads?: number) => fastest(ort.filter((o) => o.batchSize === batch && (threads === undefined || o.threads === threads)));
   const m = r.machine;
   const lines = [
     `Measured ${r.date} on ${m.cpu} (${m.cores} cores, ${m.memoryGiB.toFixed(0)} GiB), load average ${m.loadAvgStart.map((x) => x.toFixed(1)).join(' ')} at start, ${m.loadAvgEnd.map((x) => x.toFixed(1)).join(' ')} at end; ${m.browser ?? 'browser ?'}, Node ${m.node}${m.commit ? `, commit ${m.commit}` : ''}.`,
