@@ -195,7 +195,15 @@ test('demo: a video file (WebM recorded in the page) drives the classifier', asy
   console.log(`demo: recorded ${recorded.bytes} bytes of ${recorded.type}`);
   assert.ok(recorded.bytes > 1000, 'MediaRecorder produced a WebM clip');
   await waitSteps(before + 3);
+  await page.evaluate(() => ((window as unknown as { built: unknown }).built = (window as unknown as { demo: Demo }).demo.el));
+  // Clicking Pause blurs the batch field, which fires 'change' again with the same value: the
+  // adapted element must stay (a rebuild would show a blank frame).
   await page.click('#run'); // pause
+  const kept = await page.evaluate(() => {
+    const w = window as unknown as { built: unknown; demo: Demo & { loading: boolean } };
+    return { same: w.built === w.demo.el, loading: w.demo.loading };
+  });
+  assert.deepEqual(kept, { same: true, loading: false }, 'no rebuild after the repeated change');
   const frame = await page.evaluate(() => {
     const c = (window as unknown as { demo: Demo }).demo.el.shadowRoot.querySelector('canvas')!;
     return [...c.getContext('2d')!.getImageData(c.width >> 1, c.height >> 1, 1, 1).data.slice(0, 3)];

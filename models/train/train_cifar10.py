@@ -28,6 +28,8 @@ def parse_args():
     p.add_argument("--data", required=True)
     p.add_argument("--run", required=True)
     p.add_argument("--depth", type=int, default=26)
+    p.add_argument("--widths", default="16,32,64",
+                   help="channels of the three stages, e.g. 32,64,128 for the 2x-wide network")
     p.add_argument("--epochs", type=int, default=160)
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--lr", type=float, default=0.1)
@@ -82,7 +84,8 @@ def main():
 
     train_x, train_y = load_cifar10(args.data, "train")
     test_x, test_y = load_cifar10(args.data, "test")
-    model = CifarResNet(args.depth).to(memory_format=torch.channels_last)
+    widths = tuple(int(w) for w in args.widths.split(","))
+    model = CifarResNet(args.depth, widths=widths).to(memory_format=torch.channels_last)
     opt = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9, nesterov=True,
                           weight_decay=args.wd)
     steps_per_epoch = len(train_x) // args.batch  # drop the last partial batch

@@ -66,7 +66,27 @@ class Demo {
   loading = false;
   private startWhenLoaded = false;
 
+  /** The settings the element was built from. */
+  private loadedConfig = '';
+
+  /**
+   * Build the element for the chosen model, backend and batch size, unless it is already built
+   * from them: a field fires 'change' again on blur after Enter committed it, which must not
+   * throw away the adapted model.
+   */
   async load(): Promise<void> {
+    const config = ['model', 'backend', 'batch'].map((f) => $<HTMLInputElement>(f).value).join('|');
+    if (config === this.loadedConfig) return;
+    this.loadedConfig = config;
+    try {
+      await this.build();
+    } catch (err) {
+      this.loadedConfig = '';
+      throw err;
+    }
+  }
+
+  private async build(): Promise<void> {
     const id = ++this.loadId;
     const name = $<HTMLSelectElement>('model').value;
     this.loading = true;
