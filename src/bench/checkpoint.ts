@@ -14,7 +14,7 @@ export interface EncodedCheckpoint {
   method: string;
   hash: string;
   values: (EncodedArray & { name: string })[];
-  methodState?: { counters: Record<string, number>; tensors: Record<string, (EncodedArray | null)[]> };
+  methodState?: { counters: Record<string, number>; tensors: Record<string, (EncodedArray | null)[]>; lists?: Record<string, number[]> };
 }
 
 function toBase64(a: Float32Array): string {
@@ -41,7 +41,13 @@ export function encodeCheckpoint(c: MethodCheckpoint): EncodedCheckpoint {
     hash: c.hash,
     values: c.values.map((v) => ({ name: v.name, ...encode(v) })),
     ...(c.methodState
-      ? { methodState: { counters: c.methodState.counters, tensors: Object.fromEntries(Object.entries(c.methodState.tensors).map(([k, list]) => [k, list.map((r) => (r ? encode(r) : null))])) } }
+      ? {
+          methodState: {
+            counters: c.methodState.counters,
+            tensors: Object.fromEntries(Object.entries(c.methodState.tensors).map(([k, list]) => [k, list.map((r) => (r ? encode(r) : null))])),
+            ...(c.methodState.lists ? { lists: c.methodState.lists } : {}),
+          },
+        }
       : {}),
   };
 }
@@ -58,6 +64,7 @@ export function decodeCheckpoint(e: EncodedCheckpoint): MethodCheckpoint {
           methodState: {
             counters: e.methodState.counters,
             tensors: Object.fromEntries(Object.entries(e.methodState.tensors).map(([k, list]) => [k, list.map((r, i) => (r ? decode(r, `${where} slot '${k}' entry ${i}`) : null))])),
+            ...(e.methodState.lists ? { lists: e.methodState.lists } : {}),
           },
         }
       : {}),

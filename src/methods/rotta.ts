@@ -97,19 +97,21 @@ export function createRotta(model: AdaptableModel, ctx: MethodContext, overrides
     /** Optimiser, teacher weights and statistics, memory and the position in the random stream. */
     exportState() {
       const items = memory.exportItems();
-      return exportWithOptimizer(optimizer, { seen, updates, ...rngCounters('rotta', rng) }, {
+      const state = exportWithOptimizer(optimizer, { seen, updates, ...rngCounters('rotta', rng) }, {
         teacher: teacherState().map((v) => tf.clone(v)),
         memoryImages: items.images,
-        memoryMeta: [items.meta.length ? tf.tensor2d(items.meta, [items.meta.length, 3]) : null],
       });
+      return { ...state, lists: { memoryMeta: items.meta.flat() } };
     },
     importState(state) {
-      const { teacher: saved, memoryImages = [], memoryMeta = [] } = state.tensors;
+      const { teacher: saved, memoryImages = [] } = state.tensors;
       const targets = teacherState();
       if (!saved || saved.length !== targets.length) throw new Error(`rotta: state has ${saved?.length ?? 0} teacher tensors, the teacher has ${targets.length}`);
+      const flat = state.lists?.memoryMeta ?? [];
+      if (flat.length % 3 !== 0) throw new Error(`rotta: memory metadata has ${flat.length} numbers, not (label, uncertainty, age) triples`);
+      const meta = Array.from({ length: flat.length / 3 }, (_, i) => flat.slice(3 * i, 3 * i + 3));
       importOptimizer(optimizer, state);
       targets.forEach((v, i) => v.assign(saved[i]!));
-      const meta = memoryMeta[0] ? (memoryMeta[0].arraySync() as number[][]) : [];
       memory.importItems(memoryImages.filter((t): t is tf.Tensor => t !== null) as tf.Tensor3D[], meta);
       ({ seen = 0, updates = 0 } = state.counters);
       loadRng(state.counters, 'rotta', rng);

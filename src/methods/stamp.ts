@@ -119,14 +119,14 @@ export function createStamp(model: AdaptableModel, ctx: MethodContext, overrides
     exportState() {
       const items = memory.exportItems();
       const counts = Object.fromEntries(items.counts.map((c, i) => [`classCount${i}`, c]));
-      return exportWithOptimizer(optimizer, { updates, memoryTotal: items.total, ...counts, ...rngCounters('stamp', rng), ...rngCounters('stampMemory', memoryRng) }, {
+      const state = exportWithOptimizer(optimizer, { updates, memoryTotal: items.total, ...counts, ...rngCounters('stamp', rng), ...rngCounters('stampMemory', memoryRng) }, {
         memoryImages: items.images,
-        memoryLabels: [items.labels.length ? tf.tensor1d(items.labels, 'int32') : null],
       });
+      return { ...state, lists: { memoryLabels: items.labels } };
     },
     importState(state) {
       importOptimizer(optimizer, state);
-      const labels = state.tensors.memoryLabels?.[0] ? (state.tensors.memoryLabels[0].arraySync() as number[]) : [];
+      const labels = state.lists?.memoryLabels ?? [];
       const counts = Array.from({ length: model.info.numClasses }, (_, i) => state.counters[`classCount${i}`] ?? 0);
       const images = (state.tensors.memoryImages ?? []).filter((t): t is tf.Tensor => t !== null) as tf.Tensor3D[];
       memory.importItems(images, labels, counts, state.counters.memoryTotal ?? images.length);

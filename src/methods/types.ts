@@ -32,6 +32,12 @@ export interface MethodState {
   counters: Record<string, number>;
   tensors: Record<string, (tf.Tensor | null)[]>;
   /**
+   * Small lists of numbers the method keeps on the host (a memory bank's labels), kept off the
+   * device so that importing reads nothing back from it (a synchronous read in the worker would
+   * lose a WebGPU device).
+   */
+  lists?: Record<string, number[]>;
+  /**
    * Slots holding one entry per adapted variable (optimiser moments), whose count and shapes an
    * import checks against the running method; other slots (memory banks) vary in length and the
    * method's importState() checks them. Absent: every slot is per variable.

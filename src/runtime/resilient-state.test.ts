@@ -7,6 +7,7 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
 import { TTASession } from './session.ts';
 import type { ImageBatch } from './images.ts';
 import type { AdaptedState } from '../demo/persist.ts';
@@ -86,6 +87,9 @@ test('a state for another model, another method or with corrupt tensors is refus
   const wrongShape = structuredClone(saved);
   wrongShape.methodState!.tensors.expAvgSq![1] = { shape: [1], data: new Float32Array(1) };
   assert.throws(() => b.importState(wrongShape), /method slot 'expAvgSq' entry 1 has shape \[1\], method 'tent' has \[\d+\]/);
+  const badList = structuredClone(saved);
+  badList.methodState!.lists = { memoryLabels: [1, '<b>2</b>' as unknown as number] };
+  assert.throws(() => b.importState(badList), /method state list 'memoryLabels' must be a list of finite numbers/);
   const fewer = structuredClone(saved);
   fewer.values.pop();
   assert.throws(() => b.importState(fewer), /adapted state has \d+ tensors, model 'resnet-tiny' has \d+/);
@@ -107,7 +111,24 @@ test('memory-bank methods: a state with a full memory imports into a fresh sessi
     await b.init('cpu');
     await b.loadModel({ format: 'onnx', bytes: onnx('resnet-tiny') }, { name: 'resnet-tiny' });
     await b.startLanes({ method, dataset: 'cifar10', compareSource: false, overrides: o });
-    b.importState(saved);
+    // The memory's labels travel as host lists: importing reads nothing back from the device
+    // (a synchronous read in the worker would lose a WebGPU device).
+    assert.ok((saved.methodState!.lists?.[method === 'rotta' ? 'memoryMeta' : 'memoryLabels'] ?? []).length > 0, `${method}: labels as a host list`);
+    const reads = { n: 0 };
+    const proto = tf.Tensor.prototype as unknown as Record<'dataSync' | 'arraySync', (...a: unknown[]) => unknown>;
+    const originals = { dataSync: proto.dataSync, arraySync: proto.arraySync };
+    for (const k of ['dataSync', 'arraySync'] as const) {
+      proto[k] = function (this: tf.Tensor, ...args: unknown[]) {
+        reads.n++;
+        return originals[k].apply(this, args);
+      };
+    }
+    try {
+      b.importState(saved);
+    } finally {
+      Object.assign(proto, originals);
+    }
+    assert.equal(reads.n, 0, `${method}: no synchronous read while importing`);
     const [ra, rb] = [await a.stepLanes(batch(4)), await b.stepLanes(batch(4))];
     assert.deepEqual(rb.lanes.adapted!.probs, ra.lanes.adapted!.probs, `${method}: the next step agrees`);
     [a, b].forEach((s) => s.dispose());

@@ -17,7 +17,11 @@ export interface SerializedMethodState {
   counters: Record<string, number>;
   /** Slot name -> one entry per variable (null where the slot is not allocated yet). */
   tensors: Record<string, (SlotRecord | null)[]>;
+  lists?: Record<string, number[]>;
 }
+
+const copyLists = (lists: Record<string, number[]> | undefined) =>
+  lists ? { lists: Object.fromEntries(Object.entries(lists).map(([k, v]) => [k, [...v]])) } : {};
 
 /** Reads the tensors' values; disposes the state's tensors (it takes ownership). */
 export async function serializeMethodState(state: MethodState): Promise<SerializedMethodState> {
@@ -26,7 +30,7 @@ export async function serializeMethodState(state: MethodState): Promise<Serializ
     for (const [slot, list] of Object.entries(state.tensors)) {
       tensors[slot] = await Promise.all(list.map(async (t) => (t ? { shape: t.shape.slice(), data: Float32Array.from(await t.data()) } : null)));
     }
-    return { counters: { ...state.counters }, tensors };
+    return { counters: { ...state.counters }, tensors, ...copyLists(state.lists) };
   } finally {
     for (const list of Object.values(state.tensors)) for (const t of list) t?.dispose();
   }
@@ -50,9 +54,14 @@ export function deserializeMethodState(s: SerializedMethodState, where: string):
       }
     });
   }
+  for (const [name, list] of Object.entries(s.lists ?? {})) {
+    if (!Array.isArray(list) || !list.every((v) => typeof v === 'number' && Number.isFinite(v))) {
+      throw new Error(`${where}: method state list '${name}' must be a list of finite numbers`);
+    }
+  }
   const tensors: MethodState['tensors'] = {};
   for (const [slot, list] of Object.entries(s.tensors)) tensors[slot] = list.map((r) => (r ? tf.tensor(r.data, r.shape, 'float32') : null));
-  return { counters: { ...s.counters }, tensors };
+  return { counters: { ...s.counters }, tensors, ...copyLists(s.lists) };
 }
 
 /** Values of every parameter and norm statistic of the model, in snapshot order. */
