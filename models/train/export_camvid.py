@@ -16,12 +16,12 @@ import os
 import torch
 
 from camvid_data import IGNORE_INDEX, NUM_CLASSES, confusion, load_camvid, miou
-from camvid_net import CamVidUNet
+from camvid_net import net_from_args
 from export_common import MODELS_DIR, export_onnx, file_entry, write_card, write_reference
 
 NAME = "camvid-unet"
 SAMPLE_DIR = os.path.join(MODELS_DIR, "..", "public", "samples")
-ALLOWED_OPS = {"Conv", "BatchNormalization", "Relu", "MaxPool", "ConvTranspose", "Concat"}
+ALLOWED_OPS = {"Conv", "BatchNormalization", "Relu", "MaxPool", "ConvTranspose", "Concat", "Add"}
 
 
 def measure(model, images, labels):
@@ -65,8 +65,10 @@ def main():
     best = torch.load(os.path.join(args.run, "best.pt"))
     train_args = torch.load(os.path.join(args.run, "ckpt.pt"))["args"]
     status = "final" if os.path.exists(os.path.join(args.run, "final_state_dict.pt")) else "interim"
-    model = CamVidUNet()
+    model = net_from_args(train_args)
     model.load_state_dict(best["model"])
+    widths = train_args.get("widths", "16,32,64,128").replace(",", "/")
+    context = train_args.get("context", "")
     model.eval()
 
     onnx_rel, pt_rel = f"{NAME}.onnx", f"{NAME}.pt"
@@ -97,8 +99,11 @@ def main():
         "epoch": best["epoch"],
         "task": "segmentation",
         "architecture": ("U-Net-style encoder-decoder: 4 levels of 2x (3x3 conv, BatchNorm, ReLU), widths "
-                         "16/32/64/128, 2x2 max-pool down, 2x2 stride-2 transposed conv + BN + ReLU up, "
-                         "skip concatenation, 1x1 conv head; no input normalisation step"),
+                         f"{widths}, 2x2 max-pool down, "
+                         + (f"residual dilated 3x3 conv + BN + ReLU blocks (dilations {context}) at the "
+                            "1/8-resolution bottleneck, " if context else "")
+                         + "2x2 stride-2 transposed conv + BN + ReLU up, skip concatenation, 1x1 conv head; "
+                         "no input normalisation step"),
         "params": sum(p.numel() for p in model.parameters()),
         "batchNormLayers": n_bn,
         "format": "onnx",
@@ -134,7 +139,9 @@ def main():
             "selectedValMiou": best["val_miou"],
             "command": ("/usr/bin/python3 models/train/train_camvid.py --data ../shared/data/camvid "
                         f"--run {os.path.relpath(args.run, os.path.join(MODELS_DIR, '..'))} "
-                        f"--epochs {train_args['epochs']} --weight-c {train_args['weight_c']}"),
+                        f"--epochs {train_args['epochs']} --weight-c {train_args['weight_c']}"
+                        + (f" --widths {train_args['widths']}" if "widths" in train_args else "")
+                        + (f" --context {context}" if context else "")),
         },
         "export": {"script": "models/train/export_camvid.py",
                    "command": ("/usr/bin/python3 models/train/export_camvid.py --data ../shared/data "

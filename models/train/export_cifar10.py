@@ -1,10 +1,12 @@
-"""Export the CIFAR-10 ResNet-26 (train_cifar10.py) as ONNX + state_dict, reference logits
-and the model card models/cifar10-resnet26.json, with clean accuracy measured on the full
-10,000-image test set and on the shipped 1,000-image sample.
+"""Export a CIFAR-10 ResNet-26 (train_cifar10.py) as ONNX + state_dict, reference logits
+and the model card models/<name>.json, with clean accuracy measured on the full 10,000-image
+test set and on the shipped 1,000-image sample. The card name is the run folder's name
+(cifar10-resnet26: widths 16/32/64; cifar10-resnet26x2: 32/64/128); the widths come from the
+training arguments saved in the run's checkpoint.
 
 Usage (from the repository root; re-run after training finishes for the final model):
   /usr/bin/python3 models/train/export_cifar10.py --data ../shared/data \
-      --run models/train/runs/cifar10-resnet26
+      --run models/train/runs/cifar10-resnet26x2
 
 Takes <run>/final_state_dict.pt when training is complete, else <run>/ckpt.pt (key 'model')
 and marks the card "interim" with the epoch it came from.
@@ -18,18 +20,18 @@ from cifar_data import load_cifar10, read_batches
 from export_common import MODELS_DIR, export_onnx, file_entry, write_card, write_reference
 from resnet_cifar import CIFAR10_MEAN, CIFAR10_STD, CifarResNet
 
-NAME = "cifar10-resnet26"
 SAMPLE = "public/samples/cifar10/test_canonical_0-999.bin"
 ALLOWED_OPS = {"Sub", "Div", "Conv", "BatchNormalization", "Relu", "Add", "GlobalAveragePool",
                "Flatten", "Gemm"}
 
 
 def load_weights(run, epochs_total):
+    """(state_dict, epoch, status, training args) of the run."""
+    ckpt = torch.load(os.path.join(run, "ckpt.pt"))
     final = os.path.join(run, "final_state_dict.pt")
     if os.path.exists(final):
-        return torch.load(final), epochs_total, "final"
-    ckpt = torch.load(os.path.join(run, "ckpt.pt"))
-    return ckpt["model"], ckpt["epoch"], "interim"
+        return torch.load(final), epochs_total, "final", ckpt["args"]
+    return ckpt["model"], ckpt["epoch"], "interim", ckpt["args"]
 
 
 def accuracy(model, images, labels):
@@ -48,12 +50,14 @@ def main():
     args = p.parse_args()
     torch.set_num_threads(1)
 
-    state, epoch, status = load_weights(args.run, args.epochs)
-    model = CifarResNet(26)
+    name = os.path.basename(os.path.normpath(args.run))
+    state, epoch, status, train_args = load_weights(args.run, args.epochs)
+    widths = tuple(int(w) for w in train_args.get("widths", "16,32,64").split(","))
+    model = CifarResNet(train_args.get("depth", 26), widths=widths)
     model.load_state_dict(state)
     model.eval()
 
-    onnx_rel, pt_rel = f"{NAME}.onnx", f"{NAME}.pt"
+    onnx_rel, pt_rel = f"{name}.onnx", f"{name}.pt"
     ops, n_bn = export_onnx(model, torch.zeros(1, 3, 32, 32), os.path.join(MODELS_DIR, onnx_rel),
                             ALLOWED_OPS)
     torch.save(model.state_dict(), os.path.join(MODELS_DIR, pt_rel))
@@ -63,22 +67,22 @@ def main():
     with torch.no_grad():
         ref_logits = model(ref_x.float() / 255)
     os.makedirs(os.path.join(MODELS_DIR, "reference"), exist_ok=True)
-    ref_rel = f"reference/{NAME}.json"
+    ref_rel = f"reference/{name}.json"
     write_reference(os.path.join(MODELS_DIR, ref_rel), onnx_rel, ref_x, ref_logits)
 
     test_x, test_y = load_cifar10(os.path.join(args.data, "cifar10"), "test")
     full_correct = accuracy(model, test_x, test_y)
     sample_correct = accuracy(model, sample_x, sample_y)
-    print(f"{NAME} epoch {epoch} ({status}): test {full_correct}/10000, sample {sample_correct}/1000")
+    print(f"{name} epoch {epoch} ({status}): test {full_correct}/10000, sample {sample_correct}/1000")
 
     with open(os.path.join(args.data, "cifar10", "batches.meta.txt")) as f:
         class_names = [line.strip() for line in f if line.strip()]
-    write_card(NAME, {
+    write_card(name, {
         "status": status,
         "epoch": epoch,
         "task": "classification",
         "architecture": ("ResNet-26 for CIFAR (He et al. 2016, sec. 4.2: 3 stages x 4 basic blocks, "
-                         "widths 16/32/64) with BatchNorm and 1x1-conv projection shortcuts; "
+                         f"widths {'/'.join(map(str, widths))}) with BatchNorm and 1x1-conv projection shortcuts; "
                          "CIFAR-10 mean/std normalisation is the first op of the graph"),
         "params": sum(p.numel() for p in model.parameters()),
         "batchNormLayers": n_bn,
@@ -109,11 +113,11 @@ def main():
                        "horizontal flip; bf16 autocast, channels-last; seed 0"),
             "epochsPlanned": args.epochs,
             "command": ("/usr/bin/python3 models/train/train_cifar10.py --data ../shared/data/cifar10 "
-                        "--run models/train/runs/cifar10-resnet26"),
+                        f"--run models/train/runs/{name} --widths {','.join(map(str, widths))}"),
         },
         "export": {"script": "models/train/export_cifar10.py",
                    "command": ("/usr/bin/python3 models/train/export_cifar10.py --data ../shared/data "
-                               "--run models/train/runs/cifar10-resnet26")},
+                               f"--run models/train/runs/{name}")},
     })
 
 

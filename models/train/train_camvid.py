@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from camvid_data import IGNORE_INDEX, NUM_CLASSES, confusion, load_camvid, miou
-from camvid_net import CamVidUNet
+from camvid_net import net_from_args
 from schedule import lr_at
 
 
@@ -34,6 +34,9 @@ def parse_args():
     p.add_argument("--max-scale", type=float, default=1.75)
     p.add_argument("--weight-c", type=float, default=1.10,
                    help="class weight 1/ln(c + p_class) (ENet uses 1.02; larger is milder)")
+    p.add_argument("--widths", default="16,32,64,128", help="channels of the four levels")
+    p.add_argument("--context", default="",
+                   help="dilations of residual 3x3 convs at the bottleneck, e.g. 2,4,8 (none by default)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--eval-every", type=int, default=4)
     p.add_argument("--threads", type=int, default=1)
@@ -103,7 +106,7 @@ def main():
     train_x, train_y, _ = load_camvid(args.data, "train")
     val_x, val_y, _ = load_camvid(args.data, "val")
     weights = class_weights(train_y, args.weight_c)
-    model = CamVidUNet().to(memory_format=torch.channels_last)
+    model = net_from_args(vars(args)).to(memory_format=torch.channels_last)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.wd)
     steps_per_epoch = len(train_x) // args.batch  # drop the last partial batch
     total = steps_per_epoch * args.epochs
