@@ -1,5 +1,7 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { openPage, type BrowserSession } from './browser.ts';
 import type { SampleResult } from './pages/models.ts';
 
@@ -9,8 +11,18 @@ before(async () => {
 });
 after(async () => s?.close());
 
-/** The card's entry for the shipped sample of each model. */
-const SAMPLE = { 'cifar10-resnet26': 'cifar10-sample', 'camvid-unet': 'camvid-sample', 'darknet-tiny': 'imagenet-sample' } as const;
+/** Every shipped card, with the name of its accuracy entry on the shipped sample ('<dataset>-sample'). */
+const MODELS = resolve(import.meta.dirname, '../models');
+const SAMPLE = Object.fromEntries(
+  readdirSync(MODELS)
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => {
+      const card = JSON.parse(readFileSync(resolve(MODELS, f), 'utf8')) as { accuracy: { sample: string }[] };
+      const sample = card.accuracy.find((a) => a.sample.endsWith('-sample'))?.sample;
+      assert.ok(sample, `models/${f} has no accuracy on a shipped sample`);
+      return [f.slice(0, -'.json'.length), sample];
+    }),
+);
 
 for (const [name, sample] of Object.entries(SAMPLE)) {
   test(`${name}: accuracy on its shipped sample in Chromium (wasm) equals the card`, async () => {
