@@ -131,7 +131,9 @@ def main():
                        f"{train_args['epochs']} epochs; cross-entropy with ignore_index 11 and class weights "
                        f"1/ln({train_args['weight_c']} + class frequency) (normalised to mean 1); random "
                        f"scale {train_args['min_scale']}-{train_args['max_scale']} + crop/pad to 160x120, "
-                       f"horizontal flip, brightness/contrast jitter; bf16 autocast; seed {train_args['seed']}; "
+                       f"horizontal flip, brightness/contrast jitter (x{train_args.get('jitter', 1.0)})"
+                       + (f", saturation jitter 1 +- {train_args['saturation']}" if train_args.get("saturation") else "")
+                       + f"; bf16 autocast; seed {train_args['seed']}; "
                        "1 CPU thread"),
             "epochsPlanned": train_args["epochs"],
             "epochBudgetHistory": budget_changes(args.run),

@@ -34,6 +34,9 @@ def parse_args():
     p.add_argument("--max-scale", type=float, default=1.75)
     p.add_argument("--weight-c", type=float, default=1.10,
                    help="class weight 1/ln(c + p_class) (ENet uses 1.02; larger is milder)")
+    p.add_argument("--jitter", type=float, default=1.0,
+                   help="scales the brightness (+-0.1) and contrast (+-15%%) jitter")
+    p.add_argument("--saturation", type=float, default=0.0, help="saturation jitter 1 +- S (0: none)")
     p.add_argument("--widths", default="16,32,64,128", help="channels of the four levels")
     p.add_argument("--context", default="",
                    help="dilations of residual 3x3 convs at the bottleneck, e.g. 2,4,8 (none by default)")
@@ -49,10 +52,12 @@ def class_weights(labels, c):
     return (w / w.mean()).float()
 
 
-def augment(images, labels, gen, min_scale, max_scale):
+def augment(images, labels, gen, min_scale, max_scale, jitter=1.0, saturation=0.0):
     """Per sample: random scale (bilinear image / nearest label), random crop back to the
     input size (padding with black / ignore when scaled down), random horizontal flip,
-    mild brightness/contrast jitter. uint8 in, float [0,1] image + int64 label out."""
+    brightness (+-0.1 x jitter) and contrast (+-15% x jitter) jitter, and with saturation > 0 a
+    saturation factor in 1 +- saturation (drawn only then, so older runs keep their random
+    stream). uint8 in, float [0,1] image + int64 label out."""
     n, _, h, w = images.shape
     out_x = torch.zeros(n, 3, h, w)
     out_y = torch.full((n, h, w), IGNORE_INDEX, dtype=torch.long)
@@ -78,10 +83,14 @@ def augment(images, labels, gen, min_scale, max_scale):
         if torch.rand(1, generator=gen).item() < 0.5:
             out_x[i] = out_x[i].flip(-1)
             out_y[i] = out_y[i].flip(-1)
-        b = 0.2 * (torch.rand(1, generator=gen).item() - 0.5)
-        c = 1 + 0.3 * (torch.rand(1, generator=gen).item() - 0.5)
+        b = 0.2 * jitter * (torch.rand(1, generator=gen).item() - 0.5)
+        c = 1 + 0.3 * jitter * (torch.rand(1, generator=gen).item() - 0.5)
         m = out_x[i].mean()
         out_x[i] = ((out_x[i] - m) * c + m + b).clamp(0, 1)
+        if saturation > 0:
+            f = 1 + 2 * saturation * (torch.rand(1, generator=gen).item() - 0.5)
+            gray = (0.299 * out_x[i, 0] + 0.587 * out_x[i, 1] + 0.114 * out_x[i, 2]).unsqueeze(0)
+            out_x[i] = (gray + (out_x[i] - gray) * f).clamp(0, 1)
     return out_x, out_y
 
 
@@ -130,7 +139,8 @@ def main():
             for g in opt.param_groups:
                 g["lr"] = lr_at(step, total, args.warmup * steps_per_epoch, args.lr)
             idx = order[s * args.batch:(s + 1) * args.batch]
-            x, y = augment(train_x[idx], train_y[idx], gen, args.min_scale, args.max_scale)
+            x, y = augment(train_x[idx], train_y[idx], gen, args.min_scale, args.max_scale,
+                           args.jitter, args.saturation)
             x = x.contiguous(memory_format=torch.channels_last)
             with torch.autocast("cpu", dtype=torch.bfloat16):
                 out = model(x)
