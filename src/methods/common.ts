@@ -50,10 +50,15 @@ export function disposeMethodState(state: MethodState | undefined): void {
   if (state) for (const list of Object.values(state.tensors)) for (const t of list) t?.dispose();
 }
 
-/** A method's optimiser (step and slot copies) plus its own counters and tensors as a MethodState. */
-export function exportWithOptimizer(optimizer: Optimizer, counters: Record<string, number>, tensors: Record<string, (tf.Tensor | null)[]> = {}): MethodState {
+/** A method's optimiser (step and slot copies) plus its own counters, tensors and host lists as a MethodState. */
+export function exportWithOptimizer(
+  optimizer: Optimizer,
+  counters: Record<string, number>,
+  tensors: Record<string, (tf.Tensor | null)[]> = {},
+  lists?: MethodState['lists'],
+): MethodState {
   const s = optimizer.exportState();
-  return { counters: { ...counters, optimizerStep: s.step }, tensors: { ...s.slots, ...tensors }, perVariableSlots: Object.keys(s.slots) };
+  return { counters: { ...counters, optimizerStep: s.step }, tensors: { ...s.slots, ...tensors }, perVariableSlots: Object.keys(s.slots), ...(lists ? { lists } : {}) };
 }
 
 /** Writes the optimiser part of a state from exportWithOptimizer back (slots are copied). */

@@ -97,11 +97,12 @@ export function createRotta(model: AdaptableModel, ctx: MethodContext, overrides
     /** Optimiser, teacher weights and statistics, memory and the position in the random stream. */
     exportState() {
       const items = memory.exportItems();
-      const state = exportWithOptimizer(optimizer, { seen, updates, ...rngCounters('rotta', rng) }, {
-        teacher: teacherState().map((v) => tf.clone(v)),
-        memoryImages: items.images,
-      });
-      return { ...state, lists: { memoryMeta: items.meta.flat() } };
+      return exportWithOptimizer(
+        optimizer,
+        { seen, updates, ...rngCounters('rotta', rng) },
+        { teacher: teacherState().map((v) => tf.clone(v)), memoryImages: items.images },
+        { memoryMeta: items.meta.flat() },
+      );
     },
     importState(state) {
       const { teacher: saved, memoryImages = [] } = state.tensors;

@@ -119,10 +119,12 @@ export function createStamp(model: AdaptableModel, ctx: MethodContext, overrides
     exportState() {
       const items = memory.exportItems();
       const counts = Object.fromEntries(items.counts.map((c, i) => [`classCount${i}`, c]));
-      const state = exportWithOptimizer(optimizer, { updates, memoryTotal: items.total, ...counts, ...rngCounters('stamp', rng), ...rngCounters('stampMemory', memoryRng) }, {
-        memoryImages: items.images,
-      });
-      return { ...state, lists: { memoryLabels: items.labels } };
+      return exportWithOptimizer(
+        optimizer,
+        { updates, memoryTotal: items.total, ...counts, ...rngCounters('stamp', rng), ...rngCounters('stampMemory', memoryRng) },
+        { memoryImages: items.images },
+        { memoryLabels: items.labels },
+      );
     },
     importState(state) {
       importOptimizer(optimizer, state);
