@@ -18,7 +18,7 @@ import torch
 
 from cifar_data import load_cifar10, read_batches
 from export_common import MODELS_DIR, export_onnx, file_entry, write_card, write_reference
-from resnet_cifar import CIFAR10_MEAN, CIFAR10_STD, CifarResNet
+from resnet_cifar import CIFAR10_MEAN, CIFAR10_STD, net_from_args
 
 SAMPLE = "public/samples/cifar10/test_canonical_0-999.bin"
 ALLOWED_OPS = {"Sub", "Div", "Conv", "BatchNormalization", "Relu", "Add", "GlobalAveragePool",
@@ -52,8 +52,8 @@ def main():
 
     name = os.path.basename(os.path.normpath(args.run))
     state, epoch, status, train_args = load_weights(args.run, args.epochs)
-    widths = tuple(int(w) for w in train_args.get("widths", "16,32,64").split(","))
-    model = CifarResNet(train_args.get("depth", 26), widths=widths)
+    model = net_from_args(train_args)
+    widths = [layer[0].conv1.out_channels for layer in (model.layer1, model.layer2, model.layer3)]
     model.load_state_dict(state)
     model.eval()
 

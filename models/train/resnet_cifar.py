@@ -59,3 +59,10 @@ class CifarResNet(nn.Module):
         x = self.layer3(self.layer2(self.layer1(x)))
         x = F.adaptive_avg_pool2d(x, 1).flatten(1)
         return self.fc(x)
+
+
+def net_from_args(args):
+    """The network a training run's arguments (train_cifar10.py, saved in its checkpoint)
+    describe; runs from before --widths existed used 16,32,64."""
+    widths = tuple(int(w) for w in args.get("widths", "16,32,64").split(","))
+    return CifarResNet(args.get("depth", 26), widths=widths)

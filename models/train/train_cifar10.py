@@ -19,7 +19,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from cifar_data import load_cifar10
-from resnet_cifar import CifarResNet
+from resnet_cifar import net_from_args
 from schedule import lr_at
 
 
@@ -84,8 +84,7 @@ def main():
 
     train_x, train_y = load_cifar10(args.data, "train")
     test_x, test_y = load_cifar10(args.data, "test")
-    widths = tuple(int(w) for w in args.widths.split(","))
-    model = CifarResNet(args.depth, widths=widths).to(memory_format=torch.channels_last)
+    model = net_from_args(vars(args)).to(memory_format=torch.channels_last)
     opt = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9, nesterov=True,
                           weight_decay=args.wd)
     steps_per_epoch = len(train_x) // args.batch  # drop the last partial batch
