@@ -1,4 +1,4 @@
-"""Train the CamVid source segmenter (small U-Net with BatchNorm) on CPU, resumably.
+"""Train the CamVid source segmenter (small U-Net with BatchNorm) on CPU or a CUDA GPU, resumably.
 
 Usage (from the repository root, in the background, one torch thread):
   nohup /usr/bin/python3 models/train/train_camvid.py --data ../shared/data/camvid \
@@ -7,7 +7,8 @@ Usage (from the repository root, in the background, one torch thread):
 Trains on `train` (367 frames), selects on `val` mIoU (evaluated every --eval-every epochs;
 the best weights go to <run>/best_state_dict.pt). Every epoch writes <run>/ckpt.pt
 atomically, so an interrupted run resumes where it stopped. The test split is not touched
-here (export_camvid.py measures it). Log: <run>/train.log.
+here (export_camvid.py measures it). Log: <run>/train.log. `--device cuda` runs the model on a
+GPU (augmentation stays on the CPU, so the random stream is the same; models/train/gpu/).
 """
 import argparse
 import os
@@ -43,6 +44,7 @@ def parse_args():
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--eval-every", type=int, default=4)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--device", default="cpu", help="cpu or cuda")
     return p.parse_args()
 
 
@@ -94,13 +96,14 @@ def augment(images, labels, gen, min_scale, max_scale, jitter=1.0, saturation=0.
     return out_x, out_y
 
 
-def evaluate(model, images, labels):
+def evaluate(model, images, labels, device):
     model.eval()
-    conf = torch.zeros(NUM_CLASSES, NUM_CLASSES, dtype=torch.long)
+    conf = torch.zeros(NUM_CLASSES, NUM_CLASSES, dtype=torch.long, device=device)
     with torch.no_grad():
         for i in range(0, len(images), 16):
-            x = (images[i:i + 16].float() / 255).contiguous(memory_format=torch.channels_last)
-            conf += confusion(model(x).argmax(1), labels[i:i + 16])
+            x = (images[i:i + 16].to(device).float() / 255).contiguous(
+                memory_format=torch.channels_last)
+            conf += confusion(model(x).argmax(1), labels[i:i + 16].to(device))
     model.train()
     return miou(conf)
 
@@ -111,18 +114,20 @@ def main():
     log = open(os.path.join(args.run, "train.log"), "a", buffering=1)
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    torch.backends.cudnn.benchmark = device.type == "cuda"
 
     train_x, train_y, _ = load_camvid(args.data, "train")
     val_x, val_y, _ = load_camvid(args.data, "val")
     weights = class_weights(train_y, args.weight_c)
-    model = net_from_args(vars(args)).to(memory_format=torch.channels_last)
+    model = net_from_args(vars(args)).to(device, memory_format=torch.channels_last)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.wd)
     steps_per_epoch = len(train_x) // args.batch  # drop the last partial batch
     total = steps_per_epoch * args.epochs
     start_epoch, best = 0, -1.0
     ckpt_path = os.path.join(args.run, "ckpt.pt")
     if os.path.exists(ckpt_path):
-        ckpt = torch.load(ckpt_path)
+        ckpt = torch.load(ckpt_path, map_location=device)
         model.load_state_dict(ckpt["model"])
         opt.load_state_dict(ckpt["opt"])
         start_epoch, best = ckpt["epoch"], ckpt["best_val_miou"]
@@ -133,7 +138,7 @@ def main():
     for epoch in range(start_epoch, args.epochs):
         gen = torch.Generator().manual_seed(args.seed * 100003 + epoch)
         order = torch.randperm(len(train_x), generator=gen)
-        t0, loss_sum = time.time(), 0.0
+        t0, loss_sum = time.time(), torch.zeros((), device=device)  # no per-step GPU sync
         for s in range(steps_per_epoch):
             step = epoch * steps_per_epoch + s
             for g in opt.param_groups:
@@ -141,18 +146,20 @@ def main():
             idx = order[s * args.batch:(s + 1) * args.batch]
             x, y = augment(train_x[idx], train_y[idx], gen, args.min_scale, args.max_scale,
                            args.jitter, args.saturation)
-            x = x.contiguous(memory_format=torch.channels_last)
-            with torch.autocast("cpu", dtype=torch.bfloat16):
+            x = x.to(device).contiguous(memory_format=torch.channels_last)
+            y = y.to(device)
+            with torch.autocast(device.type, dtype=torch.bfloat16):
                 out = model(x)
-            loss = F.cross_entropy(out.float(), y, weight=weights, ignore_index=IGNORE_INDEX)
+            loss = F.cross_entropy(out.float(), y, weight=weights.to(device),
+                                   ignore_index=IGNORE_INDEX)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            loss_sum += loss.item()
-        msg = (f"epoch {epoch + 1}/{args.epochs} loss {loss_sum / steps_per_epoch:.4f} "
+            loss_sum += loss.detach()
+        msg = (f"epoch {epoch + 1}/{args.epochs} loss {loss_sum.item() / steps_per_epoch:.4f} "
                f"lr {opt.param_groups[0]['lr']:.6f} time {time.time() - t0:.1f}s")
         if (epoch + 1) % args.eval_every == 0 or epoch + 1 == args.epochs:
-            val_miou, _, val_acc = evaluate(model, val_x, val_y)
+            val_miou, _, val_acc = evaluate(model, val_x, val_y, device)
             msg += f" val_miou {val_miou:.4f} val_pixacc {val_acc:.4f}"
             if val_miou > best:
                 best = val_miou

@@ -1,4 +1,4 @@
-"""Train the CIFAR-10 source model (ResNet with BatchNorm) on CPU, resumably.
+"""Train the CIFAR-10 source model (ResNet with BatchNorm) on CPU or a CUDA GPU, resumably.
 
 Usage (from the repository root, in the background):
   nohup /usr/bin/python3 models/train/train_cifar10.py --data ../shared/data/cifar10 \
@@ -8,7 +8,8 @@ Every epoch writes <run>/ckpt.pt atomically (model, optimiser, scheduler, epoch)
 interrupted run resumes where it stopped and loses at most one epoch. Progress goes to
 <run>/train.log. The number of torch threads is re-read from <run>/threads every 50 steps
 (default 2): write 1 there while other heavy work shares the two cores, because 2 threads
-on a busy machine run 5-40x slower.
+on a busy machine run 5-40x slower. `--device cuda` runs the same recipe on a GPU (bf16
+autocast there too; see models/train/gpu/ for training on a lent GPU machine).
 """
 import argparse
 import os
@@ -37,6 +38,7 @@ def parse_args():
     p.add_argument("--warmup", type=int, default=2, help="linear warm-up epochs")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--eval-every", type=int, default=5)
+    p.add_argument("--device", default="cpu", help="cpu or cuda")
     return p.parse_args()
 
 
@@ -54,13 +56,14 @@ def augment(x, gen):
     return out
 
 
-def evaluate(model, images, labels):
+def evaluate(model, images, labels, device):
     model.eval()
     correct = 0
-    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+    with torch.no_grad(), torch.autocast(device.type, dtype=torch.bfloat16):
         for i in range(0, len(images), 500):
-            x = (images[i:i + 500].float() / 255).contiguous(memory_format=torch.channels_last)
-            correct += (model(x).argmax(1) == labels[i:i + 500]).sum().item()
+            x = (images[i:i + 500].to(device).float() / 255).contiguous(
+                memory_format=torch.channels_last)
+            correct += (model(x).argmax(1) == labels[i:i + 500].to(device)).sum().item()
     model.train()
     return correct / len(images)
 
@@ -81,10 +84,12 @@ def main():
     log = open(os.path.join(args.run, "train.log"), "a", buffering=1)
     torch.manual_seed(args.seed)
     set_threads(args.run)
+    device = torch.device(args.device)
+    torch.backends.cudnn.benchmark = device.type == "cuda"
 
     train_x, train_y = load_cifar10(args.data, "train")
     test_x, test_y = load_cifar10(args.data, "test")
-    model = net_from_args(vars(args)).to(memory_format=torch.channels_last)
+    model = net_from_args(vars(args)).to(device, memory_format=torch.channels_last)
     opt = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9, nesterov=True,
                           weight_decay=args.wd)
     steps_per_epoch = len(train_x) // args.batch  # drop the last partial batch
@@ -92,7 +97,7 @@ def main():
     start_epoch = 0
     ckpt_path = os.path.join(args.run, "ckpt.pt")
     if os.path.exists(ckpt_path):
-        ckpt = torch.load(ckpt_path)
+        ckpt = torch.load(ckpt_path, map_location=device)
         model.load_state_dict(ckpt["model"])
         opt.load_state_dict(ckpt["opt"])
         start_epoch = ckpt["epoch"]
@@ -102,7 +107,8 @@ def main():
     for epoch in range(start_epoch, args.epochs):
         gen = torch.Generator().manual_seed(args.seed * 100003 + epoch)
         order = torch.randperm(len(train_x), generator=gen)
-        t0, loss_sum, correct = time.time(), 0.0, 0
+        # Summed on the device: a .item() per step would stall a GPU every step.
+        t0, loss_sum, correct = time.time(), torch.zeros((), device=device), 0
         for s in range(steps_per_epoch):
             if s % 50 == 0:
                 set_threads(args.run)
@@ -110,23 +116,23 @@ def main():
             for g in opt.param_groups:
                 g["lr"] = lr_at(step, total, args.warmup * steps_per_epoch, args.lr)
             idx = order[s * args.batch:(s + 1) * args.batch]
-            x = (augment(train_x[idx], gen).float() / 255).contiguous(
+            x = (augment(train_x[idx], gen).to(device).float() / 255).contiguous(
                 memory_format=torch.channels_last)
-            y = train_y[idx]
-            with torch.autocast("cpu", dtype=torch.bfloat16):
+            y = train_y[idx].to(device)
+            with torch.autocast(device.type, dtype=torch.bfloat16):
                 out = model(x)
             loss = F.cross_entropy(out.float(), y)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            loss_sum += loss.item()
-            correct += (out.argmax(1) == y).sum().item()
-        msg = (f"epoch {epoch + 1}/{args.epochs} loss {loss_sum / steps_per_epoch:.4f} "
-               f"train_acc {correct / (steps_per_epoch * args.batch):.4f} "
+            loss_sum += loss.detach()
+            correct += (out.argmax(1) == y).sum()
+        msg = (f"epoch {epoch + 1}/{args.epochs} loss {loss_sum.item() / steps_per_epoch:.4f} "
+               f"train_acc {int(correct) / (steps_per_epoch * args.batch):.4f} "
                f"lr {opt.param_groups[0]['lr']:.5f} time {time.time() - t0:.1f}s "
                f"threads {torch.get_num_threads()}")
         if (epoch + 1) % args.eval_every == 0 or epoch + 1 == args.epochs:
-            msg += f" test_acc {evaluate(model, test_x, test_y):.4f}"
+            msg += f" test_acc {evaluate(model, test_x, test_y, device):.4f}"
         print(msg, file=log)
         tmp = ckpt_path + ".tmp"
         torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "epoch": epoch + 1,

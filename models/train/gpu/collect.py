@@ -1,0 +1,74 @@
+"""Copy the training runs out of a GPU machine: one <out>/<run>.tar per run, CPU tensors only.
+
+Usage: python3 models/train/gpu/collect.py --runs /tmp/runs --out "$OUT"
+
+A device call returns at most 8 files of 16 MB, so each tar holds train.log, best.pt when the
+run selects on val, final_state_dict.pt when it finished, and ckpt.pt: with model and optimiser
+(resumable here with the same command) while the run is unfinished and that fits; else with the
+epoch and training arguments only, which is what the export scripts read besides the weights.
+"""
+import argparse
+import io
+import os
+import tarfile
+
+import torch
+
+LIMIT = 15_000_000
+
+
+def cpu_bytes(obj):
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    return buf.getvalue()
+
+
+def load_cpu(path):
+    return torch.load(path, map_location="cpu", weights_only=False)
+
+
+def run_files(run):
+    files = {"train.log": open(os.path.join(run, "train.log"), "rb").read()}
+    # A run that selects on val ships best.pt; its final weights are not needed.
+    for name in ("best.pt",) if os.path.exists(os.path.join(run, "best.pt")) else ("final_state_dict.pt",):
+        if os.path.exists(os.path.join(run, name)):
+            files[name] = cpu_bytes(load_cpu(os.path.join(run, name)))
+    ckpt_path = os.path.join(run, "ckpt.pt")
+    if os.path.exists(ckpt_path):
+        ckpt = load_cpu(ckpt_path)
+        meta = {k: v for k, v in ckpt.items() if k not in ("model", "opt")}
+        files["ckpt.pt"] = cpu_bytes(meta)
+        if len(files) == 2:  # unfinished, no val selection: keep it resumable if that fits
+            for c in (ckpt, {**meta, "model": ckpt["model"]}):
+                data = cpu_bytes(c)
+                if len(data) + len(files["train.log"]) < LIMIT:
+                    files["ckpt.pt"] = data
+                    break
+    return files
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--runs", required=True)
+    p.add_argument("--out", required=True)
+    args = p.parse_args()
+    for name in sorted(os.listdir(args.runs)):
+        run = os.path.join(args.runs, name)
+        if not os.path.exists(os.path.join(run, "train.log")):
+            continue
+        try:
+            files = run_files(run)
+        except (OSError, RuntimeError, EOFError) as e:  # a checkpoint being replaced: next round
+            print(f"collect {name}: {e}")
+            continue
+        tmp = os.path.join(args.out, f".{name}.tar")  # same folder: the rename is atomic
+        with tarfile.open(tmp, "w") as tar:
+            for fname, data in files.items():
+                info = tarfile.TarInfo(f"{name}/{fname}")
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+        os.replace(tmp, os.path.join(args.out, f"{name}.tar"))
+
+
+if __name__ == "__main__":
+    main()
