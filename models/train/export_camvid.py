@@ -6,8 +6,8 @@ Usage (from the repository root):
   /usr/bin/python3 models/train/export_camvid.py --data ../shared/data \
       --run models/train/runs/camvid-unet
 
-Takes the val-selected <run>/best.pt; the card is "final" once <run>/final_state_dict.pt
-exists (training finished), else "interim".
+Takes the val-selected <run>/best.pt; the card is "final" once training finished (<run>/ckpt.pt
+at the planned epoch, or <run>/final_state_dict.pt), else "interim".
 """
 import argparse
 import ast
@@ -63,8 +63,12 @@ def main():
     torch.set_num_threads(1)
 
     best = torch.load(os.path.join(args.run, "best.pt"))
-    train_args = torch.load(os.path.join(args.run, "ckpt.pt"))["args"]
-    status = "final" if os.path.exists(os.path.join(args.run, "final_state_dict.pt")) else "interim"
+    ckpt = torch.load(os.path.join(args.run, "ckpt.pt"))
+    train_args = ckpt["args"]
+    finished = ckpt["epoch"] >= train_args["epochs"] or os.path.exists(
+        os.path.join(args.run, "final_state_dict.pt"))
+    status = "final" if finished else "interim"
+    on_gpu = train_args.get("device", "cpu") == "cuda"
     model = net_from_args(train_args)
     model.load_state_dict(best["model"])
     widths = train_args.get("widths", "16,32,64,128").replace(",", "/")
@@ -134,7 +138,9 @@ def main():
                        f"horizontal flip, brightness/contrast jitter (x{train_args.get('jitter', 1.0)})"
                        + (f", saturation jitter 1 +- {train_args['saturation']}" if train_args.get("saturation") else "")
                        + f"; bf16 autocast; seed {train_args['seed']}; "
-                       "1 CPU thread"),
+                       + ("on a lent NVIDIA H100 (torch 2.11, CUDA; models/train/gpu/run.sh), train and "
+                          "val images carried there as JPEG quality 95 4:4:4, labels lossless"
+                          if on_gpu else "1 CPU thread")),
             "epochsPlanned": train_args["epochs"],
             "epochBudgetHistory": budget_changes(args.run),
             "selectedEpoch": best["epoch"],
@@ -143,7 +149,11 @@ def main():
                         f"--run {os.path.relpath(args.run, os.path.join(MODELS_DIR, '..'))} "
                         f"--epochs {train_args['epochs']} --weight-c {train_args['weight_c']}"
                         + (f" --widths {train_args['widths']}" if "widths" in train_args else "")
-                        + (f" --context {context}" if context else "")),
+                        + (f" --context {context}" if context else "")
+                        + (f" --jitter {train_args['jitter']}" if train_args.get("jitter", 1.0) != 1.0 else "")
+                        + (f" --saturation {train_args['saturation']}" if train_args.get("saturation") else "")
+                        + (f" --seed {train_args['seed']}" if train_args["seed"] else "")
+                        + (" --device cuda" if on_gpu else "")),
         },
         "export": {"script": "models/train/export_camvid.py",
                    "command": ("/usr/bin/python3 models/train/export_camvid.py --data ../shared/data "

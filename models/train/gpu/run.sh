@@ -1,13 +1,16 @@
 #!/bin/bash
 # Train source models side by side on a lent GPU machine (device tool), from the repo root:
-#   bash models/train/gpu/run.sh DEADLINE_S
-# Needs .gpu-data from pack.py carried with the call. Unpacks the data, starts every run in
+#   bash models/train/gpu/run.sh DEADLINE_S [NAME_REGEX] [PACKED_DIR]
+# Needs the pack.py output (default .gpu-data) carried with the call. NAME_REGEX picks runs
+# from RUNS; a run folder carried in .gpu-runs/<name> (a collected tar, unpacked) resumes. Unpacks the data, starts every run in
 # RUNS below in the background, copies them to $OUT (collect.py) every 30 s, and at DEADLINE_S
 # stops what is still training so the call ends inside its limit; unfinished CIFAR-10 runs come
 # back resumable (same command here, --device cpu). Runs are chosen afterwards on val (CamVid)
 # or on the training budget alone (CIFAR-10: no val split; the test set is only reported).
 set -u
 deadline=${1:?deadline in seconds}
+only=${2:-.}
+packed=${3:-.gpu-data}
 start=$(date +%s)
 out=${OUT:?OUT is set by the device tool}
 runs=/tmp/runs
@@ -15,7 +18,7 @@ mkdir -p $runs
 exec > >(tee -a "$out/run.log") 2>&1
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
 python3 -c 'import torch; print("torch", torch.__version__, torch.cuda.get_device_name(0))'
-python3 models/train/gpu/unpack.py --packed .gpu-data --out /tmp/data || exit 1
+python3 models/train/gpu/unpack.py --packed "$packed" --out /tmp/data || exit 1
 echo "unpacked in $(( $(date +%s) - start )) s"
 
 C="python3 models/train/train_cifar10.py --data /tmp/data/cifar10 --device cuda"
@@ -30,7 +33,10 @@ RUNS=(
 )
 pids=()
 for r in "${RUNS[@]}"; do
-  $r > "$runs/$(echo "$r" | sed 's/.*--run [^ ]*\/\([^ ]*\).*/\1/').stdout" 2>&1 &
+  name=$(echo "$r" | sed 's/.*--run [^ ]*\/\([^ ]*\).*/\1/')
+  [[ $name =~ $only ]] || continue
+  [ -d ".gpu-runs/$name" ] && cp -r ".gpu-runs/$name" $runs/ && echo "resuming $name"
+  $r > "$runs/$name.stdout" 2>&1 &
   pids+=($!)
 done
 

@@ -48,7 +48,8 @@ def main():
     p.add_argument("--out", required=True)
     args = p.parse_args()
     unpack_cifar(args.packed, args.out)
-    unpack_camvid(args.packed, args.out)
+    if os.path.isdir(os.path.join(args.packed, "camvid")):  # a CIFAR-only carry leaves it out
+        unpack_camvid(args.packed, args.out)
 
 
 if __name__ == "__main__":
