@@ -1,12 +1,12 @@
 #!/bin/bash
 # Train source models side by side on a lent GPU machine (device tool), from the repo root:
 #   bash models/train/gpu/run.sh DEADLINE_S [NAME_REGEX] [PACKED_DIR]
-# Needs the pack.py output (default .gpu-data) carried with the call. NAME_REGEX picks runs
-# from RUNS; a run folder carried in .gpu-runs/<name> (a collected tar, unpacked) resumes. Unpacks the data, starts every run in
-# RUNS below in the background, copies them to $OUT (collect.py) every 30 s, and at DEADLINE_S
-# stops what is still training so the call ends inside its limit; unfinished CIFAR-10 runs come
-# back resumable (same command here, --device cpu). Runs are chosen afterwards on val (CamVid)
-# or on the training budget alone (CIFAR-10: no val split; the test set is only reported).
+# Needs the pack.py output (default .gpu-data) carried with the call. Unpacks the data, starts
+# the runs of RUNS below whose names match NAME_REGEX (default: all) in the background (a run
+# folder carried in .gpu-runs/<name>, i.e. a collected tar unpacked, resumes), copies them to
+# $OUT (collect.py) every 30 s, and at DEADLINE_S stops what is still training so the call ends
+# inside its limit; unfinished CIFAR-10 runs come back resumable (same command here). Runs are
+# chosen afterwards on val (CamVid) or on the training budget alone (CIFAR-10: no val split).
 set -u
 deadline=${1:?deadline in seconds}
 only=${2:-.}
