@@ -5,7 +5,7 @@ Usage (from the repository root, in the background, one torch thread):
       --run models/train/runs/camvid-unet --epochs 120 > /dev/null 2>&1 &
 
 Trains on `train` (367 frames), selects on `val` mIoU (evaluated every --eval-every epochs;
-the best weights go to <run>/best_state_dict.pt). Every epoch writes <run>/ckpt.pt
+the best weights go to <run>/best.pt). Every epoch writes <run>/ckpt.pt
 atomically, so an interrupted run resumes where it stopped. The test split is not touched
 here (export_camvid.py measures it). Log: <run>/train.log. `--device cuda` runs the model on a
 GPU (augmentation stays on the CPU, so the random stream is the same; models/train/gpu/).
@@ -119,7 +119,7 @@ def main():
 
     train_x, train_y, _ = load_camvid(args.data, "train")
     val_x, val_y, _ = load_camvid(args.data, "val")
-    weights = class_weights(train_y, args.weight_c)
+    weights = class_weights(train_y, args.weight_c).to(device)
     model = net_from_args(vars(args)).to(device, memory_format=torch.channels_last)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.wd)
     steps_per_epoch = len(train_x) // args.batch  # drop the last partial batch
@@ -150,8 +150,7 @@ def main():
             y = y.to(device)
             with torch.autocast(device.type, dtype=torch.bfloat16):
                 out = model(x)
-            loss = F.cross_entropy(out.float(), y, weight=weights.to(device),
-                                   ignore_index=IGNORE_INDEX)
+            loss = F.cross_entropy(out.float(), y, weight=weights, ignore_index=IGNORE_INDEX)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
