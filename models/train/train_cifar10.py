@@ -42,19 +42,24 @@ def parse_args():
     return p.parse_args()
 
 
-def augment(x, gen):
-    """Random crop with 4-pixel zero padding and random horizontal flip, on uint8 NCHW.
-    The draws come from the CPU generator; the crop is one gather on x's device (pixel (r, c)
-    of sample i is padded pixel (oy+r, ox+c), or (oy+r, ox+31-c) when flipped), so a GPU run
-    has no per-sample Python loop."""
-    n = x.shape[0]
-    padded = F.pad(x, (4, 4, 4, 4))
+def draw_crops(n, gen):
+    """One batch's crop offsets and flips (n x [oy, ox, flip]) from the CPU generator."""
     oy = torch.randint(0, 9, (n,), generator=gen)
     ox = torch.randint(0, 9, (n,), generator=gen)
     flip = torch.rand(n, generator=gen) < 0.5
-    ar = torch.arange(32)
-    rows = (oy[:, None] + ar).to(x.device)
-    cols = torch.where(flip[:, None], ox[:, None] + 31 - ar, ox[:, None] + ar).to(x.device)
+    return torch.stack([oy, ox, flip.long()], 1)
+
+
+def crop_flip(x, draws):
+    """Random crop with 4-pixel zero padding and random horizontal flip, on uint8 NCHW, as one
+    gather on x's device (pixel (r, c) of sample i is padded pixel (oy+r, ox+c), or
+    (oy+r, ox+31-c) when flipped): no per-sample Python loop, no host copy per step."""
+    n = x.shape[0]
+    padded = F.pad(x, (4, 4, 4, 4))
+    oy, ox, flip = draws.unbind(1)
+    ar = torch.arange(32, device=x.device)
+    rows = oy[:, None] + ar
+    cols = torch.where(flip[:, None].bool(), ox[:, None] + 31 - ar, ox[:, None] + ar)
     batch = torch.arange(n, device=x.device)[:, None, None, None]
     channel = torch.arange(3, device=x.device)[None, :, None, None]
     return padded[batch, channel, rows[:, None, :, None], cols[:, None, None, :]]
@@ -112,6 +117,10 @@ def main():
     for epoch in range(start_epoch, args.epochs):
         gen = torch.Generator().manual_seed(args.seed * 100003 + epoch)
         order = torch.randperm(len(train_x), generator=gen)
+        # The whole epoch's draws go to the device at once: a host-to-device copy per step
+        # would wait for the GPU to finish the previous step. Same draw order as per step.
+        draws = torch.stack([draw_crops(args.batch, gen) for _ in range(steps_per_epoch)])
+        order, draws = order.to(device), draws.to(device)
         # Summed on the device: a .item() per step would stall a GPU every step.
         t0, loss_sum, correct = time.time(), torch.zeros((), device=device), 0
         for s in range(steps_per_epoch):
@@ -120,8 +129,8 @@ def main():
             step = epoch * steps_per_epoch + s
             for g in opt.param_groups:
                 g["lr"] = lr_at(step, total, args.warmup * steps_per_epoch, args.lr)
-            idx = order[s * args.batch:(s + 1) * args.batch].to(device)
-            x = (augment(train_x[idx], gen).float() / 255).contiguous(
+            idx = order[s * args.batch:(s + 1) * args.batch]
+            x = (crop_flip(train_x[idx], draws[s]).float() / 255).contiguous(
                 memory_format=torch.channels_last)
             y = train_y[idx]
             with torch.autocast(device.type, dtype=torch.bfloat16):

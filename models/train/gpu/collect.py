@@ -2,10 +2,12 @@
 
 Usage: python3 models/train/gpu/collect.py --runs /tmp/runs --out "$OUT"
 
-A device call returns at most 8 files of 16 MB, so each tar holds train.log, best.pt when the
-run selects on val, final_state_dict.pt when it finished, and ckpt.pt: with model and optimiser
-(resumable here with the same command) while the run is unfinished and that fits; else with the
-epoch and training arguments only, which is what the export scripts read besides the weights.
+Each tar holds train.log, best.pt when the run selects on val, final_state_dict.pt when it
+finished, and ckpt.pt: with model and optimiser (resumable with the same command) while the run
+is unfinished and selects on the training budget; else with the epoch and training arguments
+only, which is what the export scripts read besides the weights. A device call returns files of
+at most 16 MB (8 in all), so a bigger tar comes back as <run>.tar.part0, .part1, ...; rejoin
+them with `cat <run>.tar.part* > <run>.tar` (the 3x-wide CIFAR-10 checkpoint is ~26 MB).
 """
 import argparse
 import io
@@ -38,13 +40,29 @@ def run_files(run):
         ckpt = load_cpu(ckpt_path)
         meta = {k: v for k, v in ckpt.items() if k not in ("model", "opt")}
         files["ckpt.pt"] = cpu_bytes(meta)
-        if len(files) == 2:  # unfinished, no val selection: keep it resumable if that fits
-            for c in (ckpt, {**meta, "model": ckpt["model"]}):
-                data = cpu_bytes(c)
-                if len(data) + len(files["train.log"]) < LIMIT:
-                    files["ckpt.pt"] = data
-                    break
+        if len(files) == 2:  # unfinished, no val selection: keep it resumable
+            files["ckpt.pt"] = cpu_bytes(ckpt)
     return files
+
+
+def write_tar(name, files, out):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for fname, data in files.items():
+            info = tarfile.TarInfo(f"{name}/{fname}")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    data = buf.getvalue()
+    chunks = [data] if len(data) <= LIMIT else [data[i:i + LIMIT] for i in range(0, len(data), LIMIT)]
+    targets = [f"{name}.tar"] if len(chunks) == 1 else [f"{name}.tar.part{i}" for i in range(len(chunks))]
+    for stale in os.listdir(out):  # a previous round's other form or extra parts
+        if stale.startswith(f"{name}.tar") and stale not in targets:
+            os.remove(os.path.join(out, stale))
+    for target, chunk in zip(targets, chunks):
+        tmp = os.path.join(out, f".{target}")  # same folder: the rename is atomic
+        with open(tmp, "wb") as f:
+            f.write(chunk)
+        os.replace(tmp, os.path.join(out, target))
 
 
 def main():
@@ -61,13 +79,7 @@ def main():
         except (OSError, RuntimeError, EOFError) as e:  # a checkpoint being replaced: next round
             print(f"collect {name}: {e}")
             continue
-        tmp = os.path.join(args.out, f".{name}.tar")  # same folder: the rename is atomic
-        with tarfile.open(tmp, "w") as tar:
-            for fname, data in files.items():
-                info = tarfile.TarInfo(f"{name}/{fname}")
-                info.size = len(data)
-                tar.addfile(info, io.BytesIO(data))
-        os.replace(tmp, os.path.join(args.out, f"{name}.tar"))
+        write_tar(name, files, args.out)
 
 
 if __name__ == "__main__":
