@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { BenchResults, DomainResult, RunResult } from '../bench/types.ts';
-import { renderHtml, renderMarkdown, buildTables, throughputRows } from './index.ts';
+import { renderHtml, renderMarkdown, renderSoakTable, buildTables, throughputRows } from './index.ts';
 import { smooth } from './html.ts';
 
 function domain(method: string, seed: number, domainIndex: number, corruption: string, errorPct: number, ms: number): DomainResult {
@@ -110,6 +110,14 @@ test('memory and stability: first -> last domain memory, guard counts summed ove
   assert.match(html, /live tensors after each domain/);
   assert.match(html, /<td>tent continual s1<\/td><td>20<\/td><td>10<\/td><td>120 → 120 \(120\)<\/td><td>64\.0 → 80\.0<\/td>/);
   assert.doesNotMatch(renderHtml(fixture()), /Memory and stability/);
+  // Soak table over two result sets: only runs with memory; 20 images in 200 + 200 ms = 50 img/s,
+  // mean error (40 + 18) / 2 = 29.0.
+  const other = fixture();
+  other.runs[0]!.domains.forEach((d) => Object.assign(d, { steps: 2, memory: { numTensors: 90, numBytes: 1 } }));
+  const table = renderSoakTable([r, other]).split('\n');
+  assert.equal(table.length, 4);
+  assert.equal(table[2], '| tent continual s1 | 20 | 10 | 120 → 120 (120) | 64.0 → 80.0 | - | 4 | 1 | 2 | 50 | 29.0 |');
+  assert.equal(table[3], '| source continual s1 | 20 | 4 | 90 → 90 (90) | - | - | 0 | 0 | 0 | 200 | 45.0 |');
 });
 
 test('html is self-contained, escaped, with the three charts and the raw results', () => {
