@@ -26,6 +26,7 @@ V="python3 models/train/train_camvid.py --data /tmp/data/camvid --device cuda --
 RUNS=(
   "$C --run $runs/cifar10-resnet26x2 --widths 32,64,128"
   "$C --run $runs/cifar10-resnet26x3 --widths 48,96,192"
+  "$C --run $runs/cifar10-resnet26x4 --widths 64,128,256"
   "$V --run $runs/camvid-unet-wide --widths 24,48,96,192 --epochs 120"
   "$V --run $runs/camvid-unet-wide-e240 --widths 24,48,96,192 --epochs 240"
   "$V --run $runs/camvid-unet-wide-s1 --widths 24,48,96,192 --epochs 120 --seed 1"
