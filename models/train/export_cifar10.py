@@ -12,6 +12,7 @@ Takes <run>/final_state_dict.pt when training is complete, else <run>/ckpt.pt (k
 and marks the card "interim" with the epoch it came from.
 """
 import argparse
+import ast
 import os
 
 import torch
@@ -40,6 +41,27 @@ def accuracy(model, images, labels):
         for i in range(0, len(images), 500):
             correct += (model(images[i:i + 500].float() / 255).argmax(1) == labels[i:i + 500]).sum().item()
     return correct
+
+
+def device_history(run, epoch):
+    """Where the epochs ran, from train.log's `args` / `resumed from epoch N` lines, e.g.
+    'epochs 1-88 on a lent CUDA GPU (...); epochs 89-160 on the CPU': a card says how its model was made."""
+    segments, start = [], 0
+    for line in open(os.path.join(run, "train.log")):
+        if line.startswith("resumed from epoch "):
+            start = int(line.split()[-1])
+        elif line.startswith("args "):
+            device = ast.literal_eval(line[5:]).get("device", "cpu")
+            if segments and segments[-1][1] == device:
+                continue
+            segments.append([start, device])
+    parts = []
+    for i, (first, device) in enumerate(segments):
+        last = segments[i + 1][0] if i + 1 < len(segments) else epoch
+        where = ("on a lent CUDA GPU (models/train/gpu/: the training images carried as pack.py's "
+                 "JPEG mosaic, 43.5 dB PSNR against these copies)" if device == "cuda" else "on the CPU")
+        parts.append(f"epochs {first + 1}-{last} {where}")
+    return "; ".join(parts)
 
 
 def main():
@@ -110,7 +132,8 @@ def main():
             "data": "shared/data/cifar10 data_batch_1..5 (50,000 images, JPEG-q75-decoded copies)",
             "recipe": ("SGD momentum 0.9 Nesterov, lr 0.1, batch 128, weight decay 5e-4, 2 warm-up "
                        "epochs then cosine to 0 over 160 epochs; random crop (4-px zero pad) + "
-                       "horizontal flip; bf16 autocast, channels-last; seed 0"),
+                       "horizontal flip; bf16 autocast, channels-last; seed 0; "
+                       + device_history(args.run, epoch)),
             "epochsPlanned": args.epochs,
             "command": ("/usr/bin/python3 models/train/train_cifar10.py --data ../shared/data/cifar10 "
                         f"--run models/train/runs/{name} --widths {','.join(map(str, widths))}"),
