@@ -12,6 +12,11 @@ if (dirs.length === 0) {
   console.error('usage: npm run soak-table -- <bench output folder>...');
   process.exit(2);
 }
-// A soak still under way has domain files but no results.json yet: left out, said so.
-const done = dirs.filter((d) => existsSync(join(d, 'results.json')) || (console.error(`${d}: no results.json (unfinished?), left out`), false));
-console.log(renderSoakTable(done.map((d) => JSON.parse(readFileSync(join(d, 'results.json'), 'utf8')) as BenchResults)));
+const sets: BenchResults[] = [];
+for (const dir of dirs) {
+  const file = join(dir, 'results.json');
+  // A soak still under way has domain files but no results.json yet: left out, said so.
+  if (existsSync(file)) sets.push(JSON.parse(readFileSync(file, 'utf8')) as BenchResults);
+  else console.error(`${dir}: no results.json (unfinished?), left out`);
+}
+console.log(renderSoakTable(sets));

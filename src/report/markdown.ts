@@ -79,14 +79,6 @@ export function renderMarkdown(results: BenchResults): string {
  */
 export function renderSoakTable(sets: BenchResults[]): string {
   const out = [`| ${[...STABILITY_COLUMNS, 'img/s', 'mean error %'].join(' | ')} |`, `|---|${[...STABILITY_COLUMNS.slice(1), '', ''].map(() => '---:').join('|')}|`];
-  for (const results of sets) {
-    for (const s of stabilityRows(results)) {
-      const run = results.runs.find((r) => `${r.method} ${r.setting} s${r.seed}` === s.run)!;
-      const ds = run.domains.filter((d) => d.memory !== undefined && d.steps !== undefined); // as stabilityRows
-      const ms = ds.reduce((t, d) => t + d.ms, 0);
-      const error = ds.reduce((t, d) => t + d.errorPct, 0) / ds.length;
-      out.push(`| ${[...stabilityCells(s), fmt((1000 * s.images) / ms, 0), fmt(error)].join(' | ')} |`);
-    }
-  }
+  for (const s of sets.flatMap(stabilityRows)) out.push(`| ${[...stabilityCells(s), fmt(s.imagesPerSec, 0), fmt(s.meanErrorPct)].join(' | ')} |`);
   return out.join('\n');
 }

@@ -143,6 +143,9 @@ export interface StabilityRow {
   rollbacks: number;
   collapses: number;
   nonFinite: number;
+  /** Adaptation images/s and mean error over the same domains (the soak summary's last columns). */
+  imagesPerSec: number;
+  meanErrorPct: number;
 }
 
 export const STABILITY_COLUMNS = ['run', 'images', 'steps', 'tensors first → last (max)', 'WASM heap MiB', 'GPU MiB', 'rollbacks', 'collapses', 'non-finite predictions'];
@@ -163,9 +166,10 @@ export function stabilityRows(results: BenchResults): StabilityRow[] {
     const last = ds.at(-1)!.memory!;
     const total = (stat: string) => Math.round(ds.reduce((s, d) => s + (d.stats[stat] ?? 0) * d.steps!, 0));
     const pair = (a: number | undefined, b: number | undefined): [number, number] | undefined => (a === undefined || b === undefined ? undefined : [a, b]);
+    const images = ds.reduce((s, d) => s + d.images, 0);
     return [{
       run: `${r.method} ${r.setting} s${r.seed}`,
-      images: ds.reduce((s, d) => s + d.images, 0),
+      images,
       steps: ds.reduce((s, d) => s + d.steps!, 0),
       tensors: [first.numTensors, last.numTensors, Math.max(...ds.map((d) => d.memory!.numTensors))],
       wasmHeapMiB: pair(mib(first.wasmHeapBytes), mib(last.wasmHeapBytes)),
@@ -173,6 +177,8 @@ export function stabilityRows(results: BenchResults): StabilityRow[] {
       rollbacks: total('guardSkipped'),
       collapses: total('guardCollapses'),
       nonFinite: ds.reduce((s, d) => s + (d.nonFinitePredictions ?? 0), 0),
+      imagesPerSec: (1000 * images) / ds.reduce((s, d) => s + d.ms, 0),
+      meanErrorPct: ds.reduce((s, d) => s + d.errorPct, 0) / ds.length,
     }];
   });
 }

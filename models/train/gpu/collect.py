@@ -38,10 +38,8 @@ def run_files(run):
     ckpt_path = os.path.join(run, "ckpt.pt")
     if os.path.exists(ckpt_path):
         ckpt = load_cpu(ckpt_path)
-        meta = {k: v for k, v in ckpt.items() if k not in ("model", "opt")}
-        files["ckpt.pt"] = cpu_bytes(meta)
-        if len(files) == 2:  # unfinished, no val selection: keep it resumable
-            files["ckpt.pt"] = cpu_bytes(ckpt)
+        resumable = len(files) == 1  # unfinished, no val selection: model and optimiser go too
+        files["ckpt.pt"] = cpu_bytes(ckpt if resumable else {k: v for k, v in ckpt.items() if k not in ("model", "opt")})
     return files
 
 
@@ -53,7 +51,7 @@ def write_tar(name, files, out):
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
     data = buf.getvalue()
-    chunks = [data] if len(data) <= LIMIT else [data[i:i + LIMIT] for i in range(0, len(data), LIMIT)]
+    chunks = [data[i:i + LIMIT] for i in range(0, len(data), LIMIT)]
     targets = [f"{name}.tar"] if len(chunks) == 1 else [f"{name}.tar.part{i}" for i in range(len(chunks))]
     for stale in os.listdir(out):  # a previous round's other form or extra parts
         if stale.startswith(f"{name}.tar") and stale not in targets:
