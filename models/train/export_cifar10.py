@@ -26,13 +26,12 @@ ALLOWED_OPS = {"Sub", "Div", "Conv", "BatchNormalization", "Relu", "Add", "Globa
                "Flatten", "Gemm"}
 
 
-def load_weights(run):
-    """(state_dict, epoch, status, training args) of the run: final_state_dict.pt (written
-    after the last epoch, the averaged weights for an SWA run) or else the latest epoch's."""
+def load_weights(run, epochs_total):
+    """(state_dict, epoch, status, training args) of the run."""
     ckpt = torch.load(os.path.join(run, "ckpt.pt"))
     final = os.path.join(run, "final_state_dict.pt")
     if os.path.exists(final):
-        return torch.load(final), ckpt["epoch"], "final", ckpt["args"]
+        return torch.load(final), epochs_total, "final", ckpt["args"]
     return ckpt["model"], ckpt["epoch"], "interim", ckpt["args"]
 
 
@@ -69,12 +68,12 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--data", required=True, help="the shared data folder (holds cifar10/)")
     p.add_argument("--run", required=True)
+    p.add_argument("--epochs", type=int, default=160, help="the training run's epoch budget")
     args = p.parse_args()
     torch.set_num_threads(1)
 
     name = os.path.basename(os.path.normpath(args.run))
-    state, epoch, status, train_args = load_weights(args.run)
-    cosine_epochs, swa_epochs = train_args["epochs"], train_args.get("swa_epochs", 0)
+    state, epoch, status, train_args = load_weights(args.run, args.epochs)
     model = net_from_args(train_args)
     widths = [layer[0].conv1.out_channels for layer in (model.layer1, model.layer2, model.layer3)]
     model.load_state_dict(state)
@@ -132,16 +131,12 @@ def main():
             "script": "models/train/train_cifar10.py",
             "data": "shared/data/cifar10 data_batch_1..5 (50,000 images, JPEG-q75-decoded copies)",
             "recipe": ("SGD momentum 0.9 Nesterov, lr 0.1, batch 128, weight decay 5e-4, 2 warm-up "
-                       f"epochs then cosine to 0 over {cosine_epochs} epochs; "
-                       + (f"then stochastic weight averaging: {swa_epochs} epochs at constant lr "
-                          f"{train_args['swa_lr']}, the weights averaged at each epoch's end, BatchNorm "
-                          "statistics recomputed on the un-augmented training images; " if swa_epochs else "")
-                       + "random crop (4-px zero pad) + horizontal flip; bf16 autocast, channels-last; seed 0; "
+                       "epochs then cosine to 0 over 160 epochs; random crop (4-px zero pad) + "
+                       "horizontal flip; bf16 autocast, channels-last; seed 0; "
                        + device_history(args.run, epoch)),
-            "epochsPlanned": cosine_epochs + swa_epochs,
+            "epochsPlanned": args.epochs,
             "command": ("/usr/bin/python3 models/train/train_cifar10.py --data ../shared/data/cifar10 "
-                        f"--run models/train/runs/{name} --widths {','.join(map(str, widths))}"
-                        + (f" --swa-epochs {swa_epochs} --swa-lr {train_args['swa_lr']}" if swa_epochs else "")),
+                        f"--run models/train/runs/{name} --widths {','.join(map(str, widths))}"),
         },
         "export": {"script": "models/train/export_cifar10.py",
                    "command": ("/usr/bin/python3 models/train/export_cifar10.py --data ../shared/data "

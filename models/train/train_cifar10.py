@@ -10,12 +10,6 @@ interrupted run resumes where it stopped and loses at most one epoch. Progress g
 (default 2): write 1 there while other heavy work shares the two cores, because 2 threads
 on a busy machine run 5-40x slower. `--device cuda` runs the same recipe on a GPU (bf16
 autocast there too; see models/train/gpu/ for training on a lent GPU machine).
-
-`--swa-epochs N --swa-lr X` adds stochastic weight averaging (Izmailov et al. 2018) after the
-cosine budget: N more epochs at the constant rate X, the weights averaged at each of their
-ends, then the BatchNorm statistics recomputed for the averaged weights (one pass over the
-un-augmented training images). It resumes a finished run: its ckpt.pt at the last cosine
-epoch is where the averaging starts, and final_state_dict.pt becomes the averaged model.
 """
 import argparse
 import os
@@ -45,8 +39,6 @@ def parse_args():
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--eval-every", type=int, default=5)
     p.add_argument("--device", default="cpu", help="cpu or cuda")
-    p.add_argument("--swa-epochs", type=int, default=0, help="weight-averaging epochs after --epochs")
-    p.add_argument("--swa-lr", type=float, default=0.05, help="constant learning rate while averaging")
     return p.parse_args()
 
 
@@ -85,22 +77,6 @@ def evaluate(model, images, labels, device):
     return correct / len(images)
 
 
-def recompute_bn_stats(model, images, device):
-    """BatchNorm running statistics of `model`'s current weights: the exact mean and variance
-    over `images` (momentum None = cumulative average), as SWA requires after averaging."""
-    bns = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
-    saved_momenta = [bn.momentum for bn in bns]
-    for bn in bns:
-        bn.reset_running_stats()
-        bn.momentum = None
-    model.train()
-    with torch.no_grad():
-        for i in range(0, len(images), 500):
-            model((images[i:i + 500].to(device).float() / 255).contiguous(memory_format=torch.channels_last))
-    for bn, m in zip(bns, saved_momenta):
-        bn.momentum = m
-
-
 def set_threads(run):
     try:
         with open(os.path.join(run, "threads")) as f:
@@ -128,19 +104,17 @@ def main():
                           weight_decay=args.wd)
     steps_per_epoch = len(train_x) // args.batch  # drop the last partial batch
     total = steps_per_epoch * args.epochs
-    start_epoch, swa, swa_n = 0, None, 0
+    start_epoch = 0
     ckpt_path = os.path.join(args.run, "ckpt.pt")
     if os.path.exists(ckpt_path):
         ckpt = torch.load(ckpt_path, map_location=device)
         model.load_state_dict(ckpt["model"])
         opt.load_state_dict(ckpt["opt"])
         start_epoch = ckpt["epoch"]
-        swa, swa_n = ckpt.get("swa"), ckpt.get("swa_n", 0)
         print(f"resumed from epoch {start_epoch}", file=log)
     print(f"args {vars(args)}", file=log)
 
-    for epoch in range(start_epoch, args.epochs + args.swa_epochs):
-        averaging = epoch >= args.epochs
+    for epoch in range(start_epoch, args.epochs):
         gen = torch.Generator().manual_seed(args.seed * 100003 + epoch)
         order = torch.randperm(len(train_x), generator=gen)
         # The whole epoch's draws go to the device at once: a host-to-device copy per step
@@ -154,7 +128,7 @@ def main():
                 set_threads(args.run)
             step = epoch * steps_per_epoch + s
             for g in opt.param_groups:
-                g["lr"] = args.swa_lr if averaging else lr_at(step, total, args.warmup * steps_per_epoch, args.lr)
+                g["lr"] = lr_at(step, total, args.warmup * steps_per_epoch, args.lr)
             idx = order[s * args.batch:(s + 1) * args.batch]
             x = (crop_flip(train_x[idx], draws[s]).float() / 255).contiguous(
                 memory_format=torch.channels_last)
@@ -167,27 +141,17 @@ def main():
             opt.step()
             loss_sum += loss.detach()
             correct += (out.argmax(1) == y).sum()
-        msg = (f"epoch {epoch + 1}/{args.epochs + args.swa_epochs} loss {loss_sum.item() / steps_per_epoch:.4f} "
+        msg = (f"epoch {epoch + 1}/{args.epochs} loss {loss_sum.item() / steps_per_epoch:.4f} "
                f"train_acc {int(correct) / (steps_per_epoch * args.batch):.4f} "
                f"lr {opt.param_groups[0]['lr']:.5f} time {time.time() - t0:.1f}s "
                f"threads {torch.get_num_threads()}")
         if (epoch + 1) % args.eval_every == 0 or epoch + 1 == args.epochs:
             msg += f" test_acc {evaluate(model, test_x, test_y, device):.4f}"
-        if averaging:
-            params = {k: v.detach().clone() for k, v in model.named_parameters()}
-            swa = params if swa is None else {k: swa[k] + (params[k] - swa[k]) / (swa_n + 1) for k in swa}
-            swa_n += 1
-            msg += f" swa_n {swa_n}"
         print(msg, file=log)
         tmp = ckpt_path + ".tmp"
         torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "epoch": epoch + 1,
-                    "args": vars(args), "swa": swa, "swa_n": swa_n}, tmp)
+                    "args": vars(args)}, tmp)
         os.replace(tmp, ckpt_path)
-    if swa is not None:
-        model.load_state_dict(swa, strict=False)  # the averaged weights; BN buffers come next
-        recompute_bn_stats(model, train_x, device)
-        print(f"swa: {swa_n} epochs averaged, BN recomputed, test_acc {evaluate(model, test_x, test_y, device):.4f}",
-              file=log)
     torch.save(model.state_dict(), os.path.join(args.run, "final_state_dict.pt"))
     print("done", file=log)
 
