@@ -132,11 +132,15 @@ def main():
             "data": "shared/data/cifar10 data_batch_1..5 (50,000 images, JPEG-q75-decoded copies)",
             "recipe": ("SGD momentum 0.9 Nesterov, lr 0.1, batch 128, weight decay 5e-4, 2 warm-up "
                        "epochs then cosine to 0 over 160 epochs; random crop (4-px zero pad) + "
-                       "horizontal flip; bf16 autocast, channels-last; seed 0; "
+                       "horizontal flip"
+                       + (f" + Cutout {train_args['cutout']}x{train_args['cutout']} (dataset-mean fill)"
+                          if train_args.get("cutout") else "")
+                       + "; bf16 autocast, channels-last; seed 0; "
                        + device_history(args.run, epoch)),
             "epochsPlanned": args.epochs,
             "command": ("/usr/bin/python3 models/train/train_cifar10.py --data ../shared/data/cifar10 "
-                        f"--run models/train/runs/{name} --widths {','.join(map(str, widths))}"),
+                        f"--run models/train/runs/{name} --widths {','.join(map(str, widths))}"
+                        + (f" --cutout {train_args['cutout']}" if train_args.get("cutout") else "")),
         },
         "export": {"script": "models/train/export_cifar10.py",
                    "command": ("/usr/bin/python3 models/train/export_cifar10.py --data ../shared/data "

@@ -20,7 +20,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from cifar_data import load_cifar10
-from resnet_cifar import net_from_args
+from resnet_cifar import CIFAR10_MEAN, net_from_args
 from schedule import lr_at
 
 
@@ -39,6 +39,8 @@ def parse_args():
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--eval-every", type=int, default=5)
     p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.add_argument("--cutout", type=int, default=0,
+                   help="Cutout square side in pixels (DeVries & Taylor 2017 use 16 on CIFAR-10); 0 = off")
     return p.parse_args()
 
 
@@ -63,6 +65,18 @@ def crop_flip(x, draws):
     batch = torch.arange(n, device=x.device)[:, None, None, None]
     channel = torch.arange(3, device=x.device)[None, :, None, None]
     return padded[batch, channel, rows[:, None, :, None], cols[:, None, None, :]]
+
+
+def cutout(x, centers, size):
+    """Cutout on [0,1] NCHW: a size x size square (clipped at the border) around each sample's
+    center set to the dataset mean, i.e. to 0 after normalisation as in the official code,
+    which masks the normalised tensor (our normalisation is inside the network)."""
+    ar = torch.arange(32, device=x.device)
+    lo = centers - size // 2
+    inside = (ar >= lo[:, :, None]) & (ar < lo[:, :, None] + size)  # n x 2 x 32
+    mask = (inside[:, 0, :, None] & inside[:, 1, None, :])[:, None]
+    mean = torch.tensor(CIFAR10_MEAN, device=x.device).view(1, 3, 1, 1)
+    return torch.where(mask, mean, x)
 
 
 def evaluate(model, images, labels, device):
@@ -121,6 +135,9 @@ def main():
         # would wait for the GPU to finish the previous step. Same draw order as per step.
         draws = torch.stack([draw_crops(args.batch, gen) for _ in range(steps_per_epoch)])
         order, draws = order.to(device), draws.to(device)
+        # Drawn after the crops, only when on: runs without cutout keep their exact draws.
+        centers = (torch.randint(0, 32, (steps_per_epoch, args.batch, 2), generator=gen).to(device)
+                   if args.cutout else None)
         # Summed on the device: a .item() per step would stall a GPU every step.
         t0, loss_sum, correct = time.time(), torch.zeros((), device=device), 0
         for s in range(steps_per_epoch):
@@ -130,8 +147,10 @@ def main():
             for g in opt.param_groups:
                 g["lr"] = lr_at(step, total, args.warmup * steps_per_epoch, args.lr)
             idx = order[s * args.batch:(s + 1) * args.batch]
-            x = (crop_flip(train_x[idx], draws[s]).float() / 255).contiguous(
-                memory_format=torch.channels_last)
+            x = crop_flip(train_x[idx], draws[s]).float() / 255
+            if args.cutout:
+                x = cutout(x, centers[s], args.cutout)
+            x = x.contiguous(memory_format=torch.channels_last)
             y = train_y[idx]
             with torch.autocast(device.type, dtype=torch.bfloat16):
                 out = model(x)
