@@ -74,6 +74,7 @@ def main():
 
     name = os.path.basename(os.path.normpath(args.run))
     state, epoch, status, train_args = load_weights(args.run, args.epochs)
+    cutout = train_args.get("cutout", 0)  # absent in runs made before --cutout existed
     model = net_from_args(train_args)
     widths = [layer[0].conv1.out_channels for layer in (model.layer1, model.layer2, model.layer3)]
     model.load_state_dict(state)
@@ -133,14 +134,13 @@ def main():
             "recipe": ("SGD momentum 0.9 Nesterov, lr 0.1, batch 128, weight decay 5e-4, 2 warm-up "
                        "epochs then cosine to 0 over 160 epochs; random crop (4-px zero pad) + "
                        "horizontal flip"
-                       + (f" + Cutout {train_args['cutout']}x{train_args['cutout']} (dataset-mean fill)"
-                          if train_args.get("cutout") else "")
+                       + (f" + Cutout {cutout}x{cutout} (dataset-mean fill)" if cutout else "")
                        + "; bf16 autocast, channels-last; seed 0; "
                        + device_history(args.run, epoch)),
             "epochsPlanned": args.epochs,
             "command": ("/usr/bin/python3 models/train/train_cifar10.py --data ../shared/data/cifar10 "
                         f"--run models/train/runs/{name} --widths {','.join(map(str, widths))}"
-                        + (f" --cutout {train_args['cutout']}" if train_args.get("cutout") else "")),
+                        + (f" --cutout {cutout}" if cutout else "")),
         },
         "export": {"script": "models/train/export_cifar10.py",
                    "command": ("/usr/bin/python3 models/train/export_cifar10.py --data ../shared/data "

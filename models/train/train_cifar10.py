@@ -67,16 +67,15 @@ def crop_flip(x, draws):
     return padded[batch, channel, rows[:, None, :, None], cols[:, None, None, :]]
 
 
-def cutout(x, centers, size):
+def cutout(x, centers, size, fill):
     """Cutout on [0,1] NCHW: a size x size square (clipped at the border) around each sample's
-    center set to the dataset mean, i.e. to 0 after normalisation as in the official code,
-    which masks the normalised tensor (our normalisation is inside the network)."""
+    center set to `fill` (1x3x1x1, the dataset mean), i.e. to 0 after normalisation as in the
+    official code, which masks the normalised tensor (our normalisation is inside the network)."""
     ar = torch.arange(32, device=x.device)
     lo = centers - size // 2
     inside = (ar >= lo[:, :, None]) & (ar < lo[:, :, None] + size)  # n x 2 x 32
     mask = (inside[:, 0, :, None] & inside[:, 1, None, :])[:, None]
-    mean = torch.tensor(CIFAR10_MEAN, device=x.device).view(1, 3, 1, 1)
-    return torch.where(mask, mean, x)
+    return torch.where(mask, fill, x)
 
 
 def evaluate(model, images, labels, device):
@@ -128,6 +127,8 @@ def main():
         print(f"resumed from epoch {start_epoch}", file=log)
     print(f"args {vars(args)}", file=log)
 
+    # Made once: a tensor built from host values per step would be a host-to-device copy per step.
+    cutout_fill = torch.tensor(CIFAR10_MEAN, device=device).view(1, 3, 1, 1)
     for epoch in range(start_epoch, args.epochs):
         gen = torch.Generator().manual_seed(args.seed * 100003 + epoch)
         order = torch.randperm(len(train_x), generator=gen)
@@ -149,7 +150,7 @@ def main():
             idx = order[s * args.batch:(s + 1) * args.batch]
             x = crop_flip(train_x[idx], draws[s]).float() / 255
             if args.cutout:
-                x = cutout(x, centers[s], args.cutout)
+                x = cutout(x, centers[s], args.cutout, cutout_fill)
             x = x.contiguous(memory_format=torch.channels_last)
             y = train_y[idx]
             with torch.autocast(device.type, dtype=torch.bfloat16):
