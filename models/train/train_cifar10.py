@@ -8,8 +8,9 @@ Every epoch writes <run>/ckpt.pt atomically (model, optimiser, scheduler, epoch)
 interrupted run resumes where it stopped and loses at most one epoch. Progress goes to
 <run>/train.log. The number of torch threads is re-read from <run>/threads every 50 steps
 (default 2): write 1 there while other heavy work shares the two cores, because 2 threads
-on a busy machine run 5-40x slower. `--device cuda` runs the same recipe on a GPU (bf16
-autocast there too; see models/train/gpu/ for training on a lent GPU machine).
+on a busy machine run 5-40x slower. `--device cuda` runs the same recipe on a GPU (see
+models/train/gpu/ for training on a lent GPU machine). Autocast is bf16 where it is fast
+(GPU, AVX-512 CPU) and fp32 elsewhere (see precision.py); each epoch's log line names it.
 """
 import argparse
 import os
@@ -20,6 +21,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from cifar_data import load_cifar10
+from precision import add_precision_arg, autocast, resolve_precision
 from resnet_cifar import CIFAR10_MEAN, net_from_args
 from schedule import lr_at
 
@@ -41,6 +43,7 @@ def parse_args():
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--cutout", type=int, default=0,
                    help="Cutout square side in pixels (DeVries & Taylor 2017 use 16 on CIFAR-10); 0 = off")
+    add_precision_arg(p)
     return p.parse_args()
 
 
@@ -78,10 +81,10 @@ def cutout(x, centers, size, fill):
     return torch.where(mask, fill, x)
 
 
-def evaluate(model, images, labels, device):
+def evaluate(model, images, labels, device, precision):
     model.eval()
     correct = 0
-    with torch.no_grad(), torch.autocast(device.type, dtype=torch.bfloat16):
+    with torch.no_grad(), autocast(device, precision):
         for i in range(0, len(images), 500):
             x = (images[i:i + 500].to(device).float() / 255).contiguous(
                 memory_format=torch.channels_last)
@@ -108,6 +111,7 @@ def main():
     set_threads(args.run)
     device = torch.device(args.device)
     torch.backends.cudnn.benchmark = device.type == "cuda"
+    precision = resolve_precision(args.precision, device)
 
     train_x, train_y = load_cifar10(args.data, "train")
     train_x, train_y = train_x.to(device), train_y.to(device)  # 150 MB: resident on a GPU
@@ -153,7 +157,7 @@ def main():
                 x = cutout(x, centers[s], args.cutout, cutout_fill)
             x = x.contiguous(memory_format=torch.channels_last)
             y = train_y[idx]
-            with torch.autocast(device.type, dtype=torch.bfloat16):
+            with autocast(device, precision):
                 out = model(x)
             loss = F.cross_entropy(out.float(), y)
             opt.zero_grad(set_to_none=True)
@@ -164,9 +168,9 @@ def main():
         msg = (f"epoch {epoch + 1}/{args.epochs} loss {loss_sum.item() / steps_per_epoch:.4f} "
                f"train_acc {int(correct) / (steps_per_epoch * args.batch):.4f} "
                f"lr {opt.param_groups[0]['lr']:.5f} time {time.time() - t0:.1f}s "
-               f"threads {torch.get_num_threads()}")
+               f"threads {torch.get_num_threads()} {precision}")
         if (epoch + 1) % args.eval_every == 0 or epoch + 1 == args.epochs:
-            msg += f" test_acc {evaluate(model, test_x, test_y, device):.4f}"
+            msg += f" test_acc {evaluate(model, test_x, test_y, device, precision):.4f}"
         print(msg, file=log)
         tmp = ckpt_path + ".tmp"
         torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "epoch": epoch + 1,
