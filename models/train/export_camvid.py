@@ -18,6 +18,7 @@ import torch
 from camvid_data import IGNORE_INDEX, NUM_CLASSES, confusion, load_camvid, miou
 from camvid_net import net_from_args
 from export_common import MODELS_DIR, export_onnx, file_entry, write_card, write_reference
+from precision import precision_text
 
 NAME = "camvid-unet"
 SAMPLE_DIR = os.path.join(MODELS_DIR, "..", "public", "samples")
@@ -137,7 +138,7 @@ def main():
                        f"scale {train_args['min_scale']}-{train_args['max_scale']} + crop/pad to 160x120, "
                        f"horizontal flip, brightness/contrast jitter (x{train_args.get('jitter', 1.0)})"
                        + (f", saturation jitter 1 +- {train_args['saturation']}" if train_args.get("saturation") else "")
-                       + f"; bf16 autocast; seed {train_args['seed']}; "
+                       + f"; {precision_text(train_args)}; seed {train_args['seed']}; "
                        + ("on a lent NVIDIA H100 (torch 2.11, CUDA; models/train/gpu/run.sh), train and "
                           "val images carried there as JPEG quality 95 4:4:4, labels lossless"
                           if on_gpu else "1 CPU thread")),

@@ -19,6 +19,7 @@ import torch
 
 from cifar_data import load_cifar10, read_batches
 from export_common import MODELS_DIR, export_onnx, file_entry, write_card, write_reference
+from precision import precision_text
 from resnet_cifar import CIFAR10_MEAN, CIFAR10_STD, net_from_args
 
 SAMPLE = "public/samples/cifar10/test_canonical_0-999.bin"
@@ -44,23 +45,25 @@ def accuracy(model, images, labels):
 
 
 def device_history(run, epoch):
-    """Where the epochs ran, from train.log's `args` / `resumed from epoch N` lines, e.g.
-    'epochs 1-88 on a lent CUDA GPU (...); epochs 89-160 on the CPU': a card says how its model was made."""
+    """Where and in what precision the epochs ran, from train.log's `args` / `resumed from epoch N`
+    lines, e.g. 'epochs 1-88 on a lent CUDA GPU (...), bf16 autocast; epochs 89-160 on the CPU,
+    bf16 autocast': a card says how its model was made."""
     segments, start = [], 0
     for line in open(os.path.join(run, "train.log")):
         if line.startswith("resumed from epoch "):
             start = int(line.split()[-1])
         elif line.startswith("args "):
-            device = ast.literal_eval(line[5:]).get("device", "cpu")
-            if segments and segments[-1][1] == device:
+            logged = ast.literal_eval(line[5:])
+            how = (logged.get("device", "cpu"), precision_text(logged))
+            if segments and segments[-1][1] == how:
                 continue
-            segments.append([start, device])
+            segments.append([start, how])
     parts = []
-    for i, (first, device) in enumerate(segments):
+    for i, (first, (device, precision)) in enumerate(segments):
         last = segments[i + 1][0] if i + 1 < len(segments) else epoch
         where = ("on a lent CUDA GPU (models/train/gpu/: the training images carried as pack.py's "
                  "JPEG mosaic, 43.5 dB PSNR against these copies)" if device == "cuda" else "on the CPU")
-        parts.append(f"epochs {first + 1}-{last} {where}")
+        parts.append(f"epochs {first + 1}-{last} {where}, {precision}")
     return "; ".join(parts)
 
 
@@ -135,7 +138,7 @@ def main():
                        "epochs then cosine to 0 over 160 epochs; random crop (4-px zero pad) + "
                        "horizontal flip"
                        + (f" + Cutout {cutout}x{cutout} (dataset-mean fill)" if cutout else "")
-                       + "; bf16 autocast, channels-last; seed 0; "
+                       + "; channels-last; seed 0; "
                        + device_history(args.run, epoch)),
             "epochsPlanned": args.epochs,
             "command": ("/usr/bin/python3 models/train/train_cifar10.py --data ../shared/data/cifar10 "

@@ -28,3 +28,9 @@ def autocast(device, precision):
 def add_precision_arg(parser):
     parser.add_argument("--precision", choices=["auto", "bf16", "fp32"], default="auto",
                         help="autocast dtype; auto = bf16 on CUDA or an AVX-512 CPU, else fp32")
+
+
+def precision_text(train_args):
+    """How a run's args (as logged or checkpointed) say it computed, for a model card; runs
+    made before --precision existed have no such key and all used bf16 autocast."""
+    return "fp32" if train_args.get("precision", "bf16") == "fp32" else "bf16 autocast"

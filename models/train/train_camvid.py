@@ -9,7 +9,8 @@ the best weights go to <run>/best.pt). Every epoch writes <run>/ckpt.pt
 atomically, so an interrupted run resumes where it stopped. The test split is not touched
 here (export_camvid.py measures it). Log: <run>/train.log. `--device cuda` runs the model on a
 GPU (augmentation stays on the CPU, so the random stream is the same; models/train/gpu/).
-Autocast is bf16 where it is fast (GPU, AVX-512 CPU), fp32 elsewhere (precision.py).
+Autocast is bf16 where it is fast (GPU, AVX-512 CPU), fp32 elsewhere (precision.py; the `args`
+log line records the choice).
 """
 import argparse
 import os
@@ -119,7 +120,8 @@ def main():
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     torch.backends.cudnn.benchmark = device.type == "cuda"
-    precision = resolve_precision(args.precision, device)
+    # Resolved into args, so the `args` log line and the checkpoint record what ran.
+    args.precision = resolve_precision(args.precision, device)
 
     train_x, train_y, _ = load_camvid(args.data, "train")
     val_x, val_y, _ = load_camvid(args.data, "val")
@@ -152,7 +154,7 @@ def main():
                            args.jitter, args.saturation)
             x = x.to(device).contiguous(memory_format=torch.channels_last)
             y = y.to(device)
-            with autocast(device, precision):
+            with autocast(device, args.precision):
                 out = model(x)
             loss = F.cross_entropy(out.float(), y, weight=weights, ignore_index=IGNORE_INDEX)
             opt.zero_grad(set_to_none=True)
@@ -160,7 +162,7 @@ def main():
             opt.step()
             loss_sum += loss.detach()
         msg = (f"epoch {epoch + 1}/{args.epochs} loss {loss_sum.item() / steps_per_epoch:.4f} "
-               f"lr {opt.param_groups[0]['lr']:.6f} time {time.time() - t0:.1f}s {precision}")
+               f"lr {opt.param_groups[0]['lr']:.6f} time {time.time() - t0:.1f}s")
         if (epoch + 1) % args.eval_every == 0 or epoch + 1 == args.epochs:
             val_miou, _, val_acc = evaluate(model, val_x, val_y, device)
             msg += f" val_miou {val_miou:.4f} val_pixacc {val_acc:.4f}"

@@ -10,7 +10,7 @@ interrupted run resumes where it stopped and loses at most one epoch. Progress g
 (default 2): write 1 there while other heavy work shares the two cores, because 2 threads
 on a busy machine run 5-40x slower. `--device cuda` runs the same recipe on a GPU (see
 models/train/gpu/ for training on a lent GPU machine). Autocast is bf16 where it is fast
-(GPU, AVX-512 CPU) and fp32 elsewhere (see precision.py); each epoch's log line names it.
+(GPU, AVX-512 CPU) and fp32 elsewhere (precision.py); the `args` log line records the choice.
 """
 import argparse
 import os
@@ -111,7 +111,8 @@ def main():
     set_threads(args.run)
     device = torch.device(args.device)
     torch.backends.cudnn.benchmark = device.type == "cuda"
-    precision = resolve_precision(args.precision, device)
+    # Resolved into args, so the `args` log line and the checkpoint record what ran.
+    args.precision = resolve_precision(args.precision, device)
 
     train_x, train_y = load_cifar10(args.data, "train")
     train_x, train_y = train_x.to(device), train_y.to(device)  # 150 MB: resident on a GPU
@@ -157,7 +158,7 @@ def main():
                 x = cutout(x, centers[s], args.cutout, cutout_fill)
             x = x.contiguous(memory_format=torch.channels_last)
             y = train_y[idx]
-            with autocast(device, precision):
+            with autocast(device, args.precision):
                 out = model(x)
             loss = F.cross_entropy(out.float(), y)
             opt.zero_grad(set_to_none=True)
@@ -168,9 +169,9 @@ def main():
         msg = (f"epoch {epoch + 1}/{args.epochs} loss {loss_sum.item() / steps_per_epoch:.4f} "
                f"train_acc {int(correct) / (steps_per_epoch * args.batch):.4f} "
                f"lr {opt.param_groups[0]['lr']:.5f} time {time.time() - t0:.1f}s "
-               f"threads {torch.get_num_threads()} {precision}")
+               f"threads {torch.get_num_threads()}")
         if (epoch + 1) % args.eval_every == 0 or epoch + 1 == args.epochs:
-            msg += f" test_acc {evaluate(model, test_x, test_y, device, precision):.4f}"
+            msg += f" test_acc {evaluate(model, test_x, test_y, device, args.precision):.4f}"
         print(msg, file=log)
         tmp = ckpt_path + ".tmp"
         torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "epoch": epoch + 1,
