@@ -27,7 +27,7 @@ RUNS=(
   "$C --run $runs/cifar10-resnet26x2 --widths 32,64,128"
   "$C --run $runs/cifar10-resnet26x3 --widths 48,96,192"
   "$C --run $runs/cifar10-resnet26x4 --widths 64,128,256"
-  "$C --run $runs/cifar10-resnet26x2-cutout --widths 32,64,128 --cutout 16"
+  "$C --run $runs/cifar10-resnet26x2-cutout --widths 32,64,128 --cutout 16 --compile"
   "$V --run $runs/camvid-unet-wide --widths 24,48,96,192 --epochs 120"
   "$V --run $runs/camvid-unet-wide-e240 --widths 24,48,96,192 --epochs 240"
   "$V --run $runs/camvid-unet-wide-s1 --widths 24,48,96,192 --epochs 120 --seed 1"
