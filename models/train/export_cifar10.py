@@ -58,11 +58,15 @@ def device_history(run, epoch):
             if segments and segments[-1][1] == how:
                 continue
             segments.append([start, how])
-    parts = []
+    parts, described = [], set()
     for i, (first, (device, precision)) in enumerate(segments):
         last = segments[i + 1][0] if i + 1 < len(segments) else epoch
-        where = ("on a lent CUDA GPU (models/train/gpu/: the training images carried as pack.py's "
-                 "JPEG mosaic, 43.5 dB PSNR against these copies)" if device == "cuda" else "on the CPU")
+        where = "on the CPU"
+        if device == "cuda":  # the data note once; a run can go back to a GPU after CPU epochs
+            where = ("on a lent CUDA GPU" if device in described else
+                     "on a lent CUDA GPU (models/train/gpu/: the training images carried as pack.py's "
+                     "JPEG mosaic, 43.5 dB PSNR against these copies)")
+        described.add(device)
         parts.append(f"epochs {first + 1}-{last} {where}, {precision}")
     return "; ".join(parts)
 

@@ -10,7 +10,7 @@ const read = async (p: string) => new Uint8Array(readFileSync(join(MODELS, p)));
 const cardNames = readdirSync(MODELS).filter((f) => f.endsWith('.json')).map((f) => f.replace(/\.json$/, ''));
 
 test('the shipped cards exist and every file matches its sha256 and size', async () => {
-  for (const expected of ['cifar10-resnet26', 'cifar10-resnet26x2', 'camvid-unet', 'darknet-tiny']) {
+  for (const expected of ['cifar10-resnet26', 'cifar10-resnet26x2-cutout', 'camvid-unet', 'darknet-tiny']) {
     assert.ok(cardNames.includes(expected), `models/${expected}.json missing`);
   }
   for (const name of cardNames) {
