@@ -134,6 +134,7 @@ def main():
     # Evaluation and checkpoints use the plain module (same parameters): no recompile for
     # eval-mode BatchNorm, and the state_dict keys stay those of the eager network.
     forward = torch.compile(model) if args.compile else model
+    compiled_ran = False
     opt = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9, nesterov=True,
                           weight_decay=args.wd)
     steps_per_epoch = len(train_x) // args.batch  # drop the last partial batch
@@ -176,12 +177,15 @@ def main():
             y = train_y[idx]
             try:
                 out, loss = forward_backward(forward, x, y, opt, device, args.precision)
-            except Exception as e:  # compile errors surface at the first call
-                if forward is model:
+            except Exception as e:
+                # Compile errors surface at the first compiled call; only that one falls back to
+                # eager. A later error (a CUDA out-of-memory, say) is a real failure and stops.
+                if forward is model or compiled_ran:
                     raise
                 print(f"torch.compile failed, continuing eager: {type(e).__name__}: {e}", file=log)
                 forward = model
                 out, loss = forward_backward(forward, x, y, opt, device, args.precision)
+            compiled_ran = forward is not model
             opt.step()
             loss_sum += loss.detach()
             correct += (out.argmax(1) == y).sum()
