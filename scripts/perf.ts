@@ -10,9 +10,9 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { launchChromium, startServer } from '../e2e/browser.ts';
 import { parsePerfArgs, PERF_USAGE, type PerfOptions } from '../src/perf/args.ts';
 import type { BackendRun, PagePerfConfig } from '../src/perf/page.ts';
+import { dawnPackageVersion, runDawnWebgpu } from '../src/perf/dawn.ts';
 import { renderPerfMarkdown, type PerfReport, type TorchResult } from '../src/perf/report.ts';
 import type { ForwardThroughput } from '../src/bench/types.ts';
 
@@ -63,6 +63,31 @@ async function main(): Promise<void> {
   };
   if (opts.torch) report.torch = runTorch(opts);
 
+  const config: PagePerfConfig = { modelUrl: `/${MODEL}.onnx`, batches: opts.batches, steps: opts.steps, minMs: opts.minMs, maxIters: opts.maxIters, maxStepMs: opts.maxStepMs };
+  if (opts.dawn) await runDawn(opts.dawn, config, report);
+  else await runBrowser(opts, config, report);
+  report.machine.loadAvgEnd = loadavg();
+  const md = renderPerfMarkdown(report);
+  writeFileSync(out, JSON.stringify(report, null, 2));
+  writeFileSync(out.replace(/\.json$/, '') + '.md', md);
+  console.log(`\n${md}\nwrote ${out} and ${out.replace(/\.json$/, '')}.md`);
+}
+
+async function runDawn(dir: string, config: PagePerfConfig, report: PerfReport): Promise<void> {
+  report.machine.browser = `no browser: Dawn in Node (webgpu npm ${dawnPackageVersion(dir)})`;
+  console.log('tfjs webgpu (Dawn in Node) ...');
+  try {
+    report.backends.push(await runDawnWebgpu(dir, join(ROOT, `${MODEL}.onnx`), config, (line) => console.log(`  ${line}`)));
+  } catch (err) {
+    const error = err instanceof Error ? err.message.split('\n')[0]! : String(err);
+    console.log(`  webgpu (Dawn) failed: ${error}`);
+    report.failedBackends.push({ backend: 'webgpu (Dawn)', error });
+  }
+}
+
+async function runBrowser(opts: PerfOptions, config: PagePerfConfig, report: PerfReport): Promise<void> {
+  // Imported here: playwright and vite stay out of a --dawn run (its bundle for a GPU machine).
+  const { launchChromium, startServer } = await import('../e2e/browser.ts');
   const { server, url } = await startServer();
   const browser = await launchChromium();
   try {
@@ -74,7 +99,6 @@ async function main(): Promise<void> {
       await page.goto(`${url}/perf.html`);
       await page.waitForFunction(() => 'webttaPerf' in window);
     };
-    const config: PagePerfConfig = { modelUrl: `/${MODEL}.onnx`, batches: opts.batches, steps: opts.steps, minMs: opts.minMs, maxIters: opts.maxIters, maxStepMs: opts.maxStepMs };
     // Thread counts apply to wasm only; each run gets a fresh page (tfjs fixes them at start-up).
     const threadRuns: (number | undefined)[] = opts.wasmThreads.length ? opts.wasmThreads : [undefined];
     for (const backend of opts.backends) {
@@ -108,11 +132,6 @@ async function main(): Promise<void> {
     await browser.close();
     await server.close();
   }
-  report.machine.loadAvgEnd = loadavg();
-  const md = renderPerfMarkdown(report);
-  writeFileSync(out, JSON.stringify(report, null, 2));
-  writeFileSync(out.replace(/\.json$/, '') + '.md', md);
-  console.log(`\n${md}\nwrote ${out} and ${out.replace(/\.json$/, '')}.md`);
 }
 
 main().catch((err: unknown) => {

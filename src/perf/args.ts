@@ -1,6 +1,6 @@
 /** `npm run perf -- [options]`: command-line options to a validated configuration. */
 import type { BackendName } from '../runtime/backend.ts';
-import { STEP_KINDS, type StepKind } from './steps.ts';
+import { STEP_KINDS, type StepKind } from './step-kinds.ts';
 
 export const PERF_BACKENDS: readonly BackendName[] = ['wasm', 'webgpu', 'webgl', 'cpu'];
 
@@ -20,6 +20,8 @@ export interface PerfOptions {
   /** A warm-up slower than this (ms) skips the larger batches of that backend. */
   maxStepMs: number;
   out?: string;
+  /** The `webgpu` npm package's folder: run tfjs WebGPU in Node through Dawn instead of in Chromium. */
+  dawn?: string;
   help: boolean;
 }
 
@@ -37,6 +39,10 @@ export const PERF_USAGE = `Usage: npm run perf -- [options]
   --max-iters <n>        at most this many timed iterations per case (default 20)
   --max-step-s <s>       skip a backend's larger batches once a warm-up step takes longer (default 60)
   --out <file.json>      results (a .md table is written next to it; default bench-results/perf-<date>.json)
+  --dawn <dir>           no browser: tfjs WebGPU in Node through Dawn, from the 'webgpu' npm package in
+                         <dir> (npm i --no-save --prefix /tmp/dawn webgpu@0.6.2 gives
+                         /tmp/dawn/node_modules/webgpu); for GPU machines without Chromium.
+                         Runs webgpu only, and no onnxruntime-web baseline
 `;
 
 function list(flag: string, value: string | undefined): string[] {
@@ -52,11 +58,13 @@ function positive(flag: string, value: string): number {
 
 export function parsePerfArgs(argv: readonly string[]): PerfOptions {
   const o: PerfOptions = { backends: [...PERF_BACKENDS], batches: [1, 16, 64, 200], steps: [...STEP_KINDS], torch: true, torchThreads: [1, 2], ort: true, wasmThreads: [], minMs: 3000, maxIters: 20, maxStepMs: 60_000, help: false };
+  let backendsGiven = false;
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     const next = () => argv[++i];
     switch (flag) {
       case '--backends':
+        backendsGiven = true;
         o.backends = list(flag, next()).map((b) => {
           if (!(PERF_BACKENDS as readonly string[]).includes(b)) throw new Error(`--backends: unknown backend '${b}' (known: ${PERF_BACKENDS.join(', ')})`);
           return b as BackendName;
@@ -107,6 +115,9 @@ export function parsePerfArgs(argv: readonly string[]): PerfOptions {
       case '--out':
         o.out = list(flag, next()).join(',');
         break;
+      case '--dawn':
+        o.dawn = list(flag, next()).join(',');
+        break;
       case '--help':
       case '-h':
         o.help = true;
@@ -114,6 +125,11 @@ export function parsePerfArgs(argv: readonly string[]): PerfOptions {
       default:
         throw new Error(`unknown option '${flag}'\n\n${PERF_USAGE}`);
     }
+  }
+  if (o.dawn) {
+    if (backendsGiven && o.backends.some((b) => b !== 'webgpu')) throw new Error(`--dawn runs the webgpu backend only (got --backends ${o.backends.join(',')})`);
+    o.backends = ['webgpu'];
+    o.ort = false;
   }
   return o;
 }

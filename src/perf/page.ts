@@ -9,7 +9,7 @@ import type { ForwardThroughput } from '../bench/types.ts';
 import { loadOnnxModel } from '../model/index.ts';
 import { initBackend, type BackendInfo, type BackendName } from '../runtime/backend.ts';
 import { TFJS_WASM_PATHS } from '../runtime/wasm-paths.ts';
-import { randomImages, timeStep, type CaseResult, type StepKind } from './steps.ts';
+import { timeCases, type CaseResult, type StepKind } from './steps.ts';
 
 export interface PagePerfConfig {
   modelUrl: string;
@@ -58,36 +58,13 @@ window.webttaPerf = {
   async runBackend(backend, config) {
     const info = await initBackend(backend, { wasmPaths: TFJS_WASM_PATHS, wasmThreads: config.wasmThreads });
     const model = await loadOnnxModel(await modelBytes(config.modelUrl), { name: 'cifar10-resnet26' });
-    const results: CaseResult[] = [];
-    const skipped: string[] = [];
     try {
-      let tooSlow = '';
-      for (const batch of config.batches) {
-        const images = randomImages(model, batch, batch);
-        for (const step of config.steps) {
-          if (tooSlow) {
-            skipped.push(`${step} batch ${batch}: ${tooSlow}`);
-            continue;
-          }
-          say(`${info.backend} ${step} batch ${batch} ...`);
-          let r: CaseResult;
-          try {
-            r = await timeStep(model, step, images, config);
-          } catch (err) {
-            skipped.push(`${step} batch ${batch} failed: ${err instanceof Error ? err.message : String(err)}`);
-            continue;
-          }
-          results.push(r);
-          say(`${info.backend} ${step} batch ${batch}: ${r.msPerStep.toFixed(1)} ms, ${r.imagesPerSec.toFixed(1)} img/s (warm-up ${r.warmupMs.toFixed(0)} ms)`);
-          if (r.warmupMs > config.maxStepMs) tooSlow = `skipped: ${step} batch ${batch} warm-up took ${(r.warmupMs / 1000).toFixed(1)} s`;
-        }
-        images.dispose();
-      }
+      const { results, skipped } = await timeCases(model, config, say);
+      const wasm = backend === 'wasm' ? (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm : undefined;
+      return { info, results, skipped, wasmHeapBytes: wasm?.HEAPU8.buffer.byteLength };
     } finally {
       model.dispose();
     }
-    const wasm = backend === 'wasm' ? (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm : undefined;
-    return { info, results, skipped, wasmHeapBytes: wasm?.HEAPU8.buffer.byteLength };
   },
 
   async runOrt(config) {

@@ -40,3 +40,18 @@ test('ratios use the fastest PyTorch thread count and the same batch', () => {
   assert.match(md, /webgpu did not run: no adapter/);
   assert.match(md, /\| 1 \| 64 \| 90\.0 \|/);
 });
+
+test('a webgpu run names its adapter, and a software one says so', () => {
+  const run = (isFallbackAdapter: boolean) => renderPerfMarkdown({
+    date: '2026-11-27T00:00:00Z',
+    machine: { cpu: 'Test CPU', cores: 16, memoryGiB: 128, loadAvgStart: [0, 0, 0], loadAvgEnd: [0, 0, 0], node: 'v20' },
+    backends: [{
+      info: { backend: 'webgpu', requested: 'webgpu', adapter: { vendor: 'nvidia', architecture: 'hopper', description: '', isFallbackAdapter }, crossOriginIsolated: false, skipped: [] },
+      results: [{ ...wasmCase('forward', 1000), backend: 'webgpu' }],
+      skipped: [],
+    }],
+    failedBackends: [],
+  });
+  assert.match(run(false), /- webgpu adapter: nvidia, hopper\n/);
+  assert.match(run(true), /- webgpu adapter: nvidia, hopper \(software fallback\)/);
+});

@@ -59,6 +59,10 @@ export function renderPerfMarkdown(r: PerfReport): string {
       );
     }
   }
+  for (const b of r.backends) {
+    const a = b.info.adapter;
+    if (b.info.backend === 'webgpu' && a) lines.push(`\n- webgpu adapter: ${[a.vendor, a.architecture, a.description].filter(Boolean).join(', ') || '(no info)'}${a.isFallbackAdapter ? ' (software fallback)' : ''}`);
+  }
   for (const b of r.backends) for (const s of b.skipped) lines.push(`\n- ${b.info.backend}: ${s}`);
   for (const f of r.failedBackends) lines.push(`\n- ${f.backend} did not run: ${f.error}`);
   if (torch.length) {

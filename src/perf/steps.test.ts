@@ -49,4 +49,7 @@ test('perf options: defaults, lists and clear errors', () => {
   assert.throws(() => parsePerfArgs(['--batches', '0']), /'0' is not a positive integer/);
   assert.throws(() => parsePerfArgs(['--batches']), /--batches needs a value/);
   assert.throws(() => parsePerfArgs(['--fast']), /unknown option '--fast'/);
+  const dawn = parsePerfArgs(['--dawn', '/tmp/dawn/node_modules/webgpu']);
+  assert.deepEqual([dawn.dawn, dawn.backends, dawn.ort], ['/tmp/dawn/node_modules/webgpu', ['webgpu'], false]);
+  assert.throws(() => parsePerfArgs(['--dawn', '/x', '--backends', 'wasm,webgpu']), /--dawn runs the webgpu backend only/);
 });

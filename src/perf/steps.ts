@@ -9,9 +9,9 @@ import { softmaxEntropy } from '../methods/shared/entropy.ts';
 import { adam, buildOptimizer } from '../methods/options.ts';
 import { lossAndGrads } from '../methods/shared/tensors.ts';
 import type { AdaptableModel } from '../model/types.ts';
+import type { StepKind } from './step-kinds.ts';
 
-export type StepKind = 'forward' | 'tent' | 'full';
-export const STEP_KINDS: readonly StepKind[] = ['forward', 'tent', 'full'];
+export { STEP_KINDS, type StepKind } from './step-kinds.ts';
 
 export interface CaseResult {
   engine: 'webtta';
@@ -131,4 +131,47 @@ async function peakOf(runner: Runner): Promise<number | undefined> {
     // Profiling needs the backend's timer (e.g. WebGPU timestamp queries); not every adapter has it.
     return undefined;
   }
+}
+
+export interface CasesConfig extends TimingOptions {
+  batches: number[];
+  steps: StepKind[];
+  /** A warm-up slower than this skips the larger batches. */
+  maxStepMs: number;
+}
+
+/**
+ * Every (batch, step) case on the active backend, smallest batch first; a failed case is
+ * recorded and skipped, and after a warm-up over maxStepMs the remaining cases are skipped.
+ */
+export async function timeCases(model: AdaptableModel, config: CasesConfig, say: (line: string) => void = () => {}): Promise<{ results: CaseResult[]; skipped: string[] }> {
+  const results: CaseResult[] = [];
+  const skipped: string[] = [];
+  const backend = tf.getBackend();
+  let tooSlow = '';
+  for (const batch of config.batches) {
+    const images = randomImages(model, batch, batch);
+    try {
+      for (const step of config.steps) {
+        if (tooSlow) {
+          skipped.push(`${step} batch ${batch}: ${tooSlow}`);
+          continue;
+        }
+        say(`${backend} ${step} batch ${batch} ...`);
+        let r: CaseResult;
+        try {
+          r = await timeStep(model, step, images, config);
+        } catch (err) {
+          skipped.push(`${step} batch ${batch} failed: ${err instanceof Error ? err.message : String(err)}`);
+          continue;
+        }
+        results.push(r);
+        say(`${backend} ${step} batch ${batch}: ${r.msPerStep.toFixed(1)} ms, ${r.imagesPerSec.toFixed(1)} img/s (warm-up ${r.warmupMs.toFixed(0)} ms)`);
+        if (r.warmupMs > config.maxStepMs) tooSlow = `skipped: ${step} batch ${batch} warm-up took ${(r.warmupMs / 1000).toFixed(1)} s`;
+      }
+    } finally {
+      images.dispose();
+    }
+  }
+  return { results, skipped };
 }

@@ -125,6 +125,11 @@ export interface InitOptions {
   wasmThreads?: number;
 }
 
+/** Whether a tfjs backend registered itself (tfjs-backend-webgpu does only where navigator.gpu exists at import). */
+export function isBackendRegistered(name: BackendName): boolean {
+  return tf.findBackendFactory(name) !== null;
+}
+
 export async function initBackend(requested: BackendChoice = 'auto', opts: InitOptions = {}): Promise<BackendInfo> {
   const adapter = await probeAdapter();
   const { order, skipped } = planBackends(requested, adapter);
