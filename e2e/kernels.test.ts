@@ -35,17 +35,20 @@ for (const backend of ['webgpu', 'wasm']) {
 
 interface Updates {
   backend: string;
+  fusedUpdates: boolean;
   ema: number[][];
   sam: number[][];
   restore: number[][];
+  adam: number[][];
 }
 
-test('EMA, SAM perturbation and stochastic restore agree on cpu, wasm and webgpu (restore masks bit-exact)', async () => {
+test('EMA, SAM perturbation, stochastic restore and Adam agree on cpu, wasm and webgpu (restore masks bit-exact)', async () => {
   const cpu = await s.call<Updates>('updatesOn', 'cpu');
+  assert.equal(cpu.fusedUpdates, false); // the reference: stock ops
   for (const backend of ['wasm', 'webgpu']) {
     const r = await s.call<Updates>('updatesOn', backend);
-    assert.equal(r.backend, backend);
-    for (const key of ['ema', 'sam'] as const) {
+    assert.deepEqual([r.backend, r.fusedUpdates], [backend, true]);
+    for (const key of ['ema', 'sam', 'adam'] as const) {
       const diff = Math.max(...r[key].flatMap((t, i) => t.map((v, j) => Math.abs(v - cpu[key][i]![j]!))));
       assert.ok(diff < 1e-6, `${backend} ${key}: max diff ${diff}`);
     }

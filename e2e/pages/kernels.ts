@@ -1,7 +1,8 @@
 // Custom kernels in the browser: fused ops on a chosen backend vs the same maths from stock
 // tfjs ops on the cpu backend (webgpu runs on SwiftShader here: correctness only).
 import * as tf from '@tensorflow/tfjs';
-import { batchNormTrain, channelAffine, emaUpdateFused, paddedConv, samPerturbFused, softmaxEntropyFused, stochasticRestoreFused } from '../../src/kernels/index.ts';
+import { batchNormTrain, channelAffine, emaUpdateFused, hasFusedUpdates, paddedConv, samPerturbFused, softmaxEntropyFused, stochasticRestoreFused } from '../../src/kernels/index.ts';
+import { Adam } from '../../src/methods/shared/optim.ts';
 import { bnSimd } from '../../src/kernels/batch-norm-simd.ts';
 import { initBackend, type BackendName } from '../../src/runtime/backend.ts';
 import { TFJS_WASM_PATHS } from '../../src/runtime/wasm-paths.ts';
@@ -124,8 +125,14 @@ export async function updatesOn(backend: BackendName) {
   const sam = await Promise.all(teacher.map(async (t) => Array.from(await t.data())));
   stochasticRestoreFused(teacher, student, 0.25, 17);
   const restore = await Promise.all(teacher.map(async (t) => Array.from(await t.data())));
+  // Three Adam steps with weight decay: the fused kernel where the backend has it (wasm,
+  // webgpu), the stock ops on cpu.
+  const adam = new Adam(teacher, { lr: 0.05, betas: [0.8, 0.99], eps: 1e-3, weightDecay: 0.1 });
+  for (let t = 0; t < 3; t++) adam.step(student.map((g) => tf.mul(g, t + 1)));
+  const adamParams = await Promise.all(teacher.map(async (t) => Array.from(await t.data())));
+  adam.dispose();
   tf.dispose([...teacher, ...student]);
-  return { backend: info.backend, ema, sam, restore };
+  return { backend: info.backend, fusedUpdates: hasFusedUpdates(info.backend), ema, sam, restore, adam: adamParams };
 }
 
 interface ErrorScopeDevice {

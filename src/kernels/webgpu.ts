@@ -12,6 +12,7 @@ import { webgpu_util, type WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu
 import { BN_FORWARD, BN_GRAD_INPUT, BN_GRAD_PARAMS, CHANNEL_AFFINE, useFusedBatchNorm } from './batch-norm.ts';
 import { ENTROPY_FORWARD, ENTROPY_GRAD, useFusedEntropy } from './entropy.ts';
 import { AXPY, EMA_UPDATE, STOCHASTIC_RESTORE, hash32, useFusedUpdates } from './multi-tensor.ts';
+import { ADAM_UPDATE, type AdamUpdateAttrs } from './adam.ts';
 
 type Uniform = { type: 'int32' | 'float32'; data: number[] };
 interface WebGPUBackendLike {
@@ -301,6 +302,27 @@ tf.registerKernel({
       { type: 'int32', data: [hash32(seed) | 0] },
       { type: 'float32', data: [p] },
     ]);
+  },
+});
+
+// Adam (adam.ts) as three elementwise programs: first moment, second moment, parameter.
+// wd = 0 skips the decay term (as the stock path does: 0 * inf would be NaN).
+const ADAM_GRAD = 'select(g[index], g[index] + p[index] * uniforms.wd, uniforms.wd != 0.0)';
+tf.registerKernel({
+  kernelName: ADAM_UPDATE,
+  backendName: 'webgpu',
+  kernelFunc: ({ inputs, backend, attrs }) => {
+    const b = backend as unknown as WebGPUBackendLike;
+    const a = attrs as unknown as AdamUpdateAttrs;
+    const { p, g, m, v } = inputs as Record<string, tf.TensorInfo>;
+    const shape = [...p!.shape];
+    const moment = (key: string, body: string) => elementwise(key, ['p', 'g', 'x'], shape, 'wd : f32, beta : f32, oneMinusBeta : f32,', `let gw = ${ADAM_GRAD};\n${body}`);
+    const decayed = (beta: number) => [{ type: 'float32' as const, data: [a.weightDecay] }, { type: 'float32' as const, data: [beta] }, { type: 'float32' as const, data: [1 - beta] }];
+    const mNew = b.runWebGPUProgram(moment('webttaAdamM', 'setOutputAtIndex(index, x[index] * uniforms.beta + gw * uniforms.oneMinusBeta);'), [p!, g!, m!], 'float32', decayed(a.beta1));
+    const vNew = b.runWebGPUProgram(moment('webttaAdamV', 'setOutputAtIndex(index, x[index] * uniforms.beta + (gw * gw) * uniforms.oneMinusBeta);'), [p!, g!, v!], 'float32', decayed(a.beta2));
+    const param = elementwise('webttaAdamP', ['p', 'm', 'v'], shape, 'stepSize : f32, bc2Sqrt : f32, eps : f32,', 'setOutputAtIndex(index, p[index] - (m[index] / (sqrt(v[index]) / uniforms.bc2Sqrt + uniforms.eps)) * uniforms.stepSize);');
+    const pNew = b.runWebGPUProgram(param, [p!, mNew, vNew], 'float32', [{ type: 'float32', data: [a.stepSize] }, { type: 'float32', data: [a.bc2Sqrt] }, { type: 'float32', data: [a.eps] }]);
+    return [pNew, mNew, vNew];
   },
 });
 

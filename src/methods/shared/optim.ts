@@ -3,6 +3,7 @@
  * update order and formulas (PyTorch 1.13, single-tensor path) so runs match the official code.
  */
 import * as tf from '@tensorflow/tfjs';
+import { adamUpdateFused, hasFusedUpdates } from '../../kernels/index.ts';
 
 export interface SgdOptions {
   lr: number;
@@ -148,12 +149,20 @@ export class Adam implements Optimizer {
     const bc1 = 1 - Math.pow(this.beta1, t);
     const bc2Sqrt = Math.sqrt(1 - Math.pow(this.beta2, t));
     const stepSize = this.lr / bc1;
+    const fused = hasFusedUpdates(tf.getBackend());
     tf.tidy(() => {
       this.vars.forEach((p, i) => {
-        let g: tf.Tensor = grads[i]!;
-        if (this.weightDecay !== 0) g = tf.add(g, tf.mul(p, this.weightDecay));
         const m0 = this.expAvg[i] ?? tf.zerosLike(p);
         const v0 = this.expAvgSq[i] ?? tf.zerosLike(p);
+        if (fused) {
+          // One kernel, bit-identical to the ops below on wasm/cpu (kernels/adam.ts).
+          const { m, v } = adamUpdateFused(p, grads[i]!, m0, v0, { beta1: this.beta1, beta2: this.beta2, eps: this.eps, stepSize, bc2Sqrt, weightDecay: this.weightDecay });
+          replaceSlot(this.expAvg, i, m);
+          replaceSlot(this.expAvgSq, i, v);
+          return;
+        }
+        let g: tf.Tensor = grads[i]!;
+        if (this.weightDecay !== 0) g = tf.add(g, tf.mul(p, this.weightDecay));
         const m = tf.add(tf.mul(m0, this.beta1), tf.mul(g, 1 - this.beta1));
         const v = tf.add(tf.mul(v0, this.beta2), tf.mul(tf.mul(g, g), 1 - this.beta2));
         replaceSlot(this.expAvg, i, m);
