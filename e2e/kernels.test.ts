@@ -40,15 +40,16 @@ interface Updates {
   sam: number[][];
   restore: number[][];
   adam: number[][];
+  sgd: number[][];
 }
 
-test('EMA, SAM perturbation, stochastic restore and Adam agree on cpu, wasm and webgpu (restore masks bit-exact)', async () => {
+test('EMA, SAM perturbation, stochastic restore, Adam and SGD agree on cpu, wasm and webgpu (restore masks bit-exact)', async () => {
   const cpu = await s.call<Updates>('updatesOn', 'cpu');
   assert.equal(cpu.fusedUpdates, false); // the reference: stock ops
   for (const backend of ['wasm', 'webgpu']) {
     const r = await s.call<Updates>('updatesOn', backend);
     assert.deepEqual([r.backend, r.fusedUpdates], [backend, true]);
-    for (const key of ['ema', 'sam', 'adam'] as const) {
+    for (const key of ['ema', 'sam', 'adam', 'sgd'] as const) {
       const diff = Math.max(...r[key].flatMap((t, i) => t.map((v, j) => Math.abs(v - cpu[key][i]![j]!))));
       assert.ok(diff < 1e-6, `${backend} ${key}: max diff ${diff}`);
     }

@@ -2,7 +2,7 @@
 // tfjs ops on the cpu backend (webgpu runs on SwiftShader here: correctness only).
 import * as tf from '@tensorflow/tfjs';
 import { batchNormTrain, channelAffine, emaUpdateFused, hasFusedUpdates, paddedConv, samPerturbFused, softmaxEntropyFused, stochasticRestoreFused } from '../../src/kernels/index.ts';
-import { Adam } from '../../src/methods/shared/optim.ts';
+import { Adam, Sgd } from '../../src/methods/shared/optim.ts';
 import { bnSimd } from '../../src/kernels/batch-norm-simd.ts';
 import { initBackend, type BackendName } from '../../src/runtime/backend.ts';
 import { TFJS_WASM_PATHS } from '../../src/runtime/wasm-paths.ts';
@@ -131,8 +131,15 @@ export async function updatesOn(backend: BackendName) {
   for (let t = 0; t < 3; t++) adam.step(student.map((g) => tf.mul(g, t + 1)));
   const adamParams = await Promise.all(teacher.map(async (t) => Array.from(await t.data())));
   adam.dispose();
+  // And SGD: momentum with dampening and weight decay, then Nesterov, three steps each.
+  for (const opts of [{ lr: 0.1, momentum: 0.9, dampening: 0.1, weightDecay: 0.01 }, { lr: 0.01, momentum: 0.9, nesterov: true }]) {
+    const sgd = new Sgd(teacher, opts);
+    for (let t = 0; t < 3; t++) sgd.step(student.map((g) => tf.mul(g, t + 1)));
+    sgd.dispose();
+  }
+  const sgdParams = await Promise.all(teacher.map(async (t) => Array.from(await t.data())));
   tf.dispose([...teacher, ...student]);
-  return { backend: info.backend, fusedUpdates: hasFusedUpdates(info.backend), ema, sam, restore, adam: adamParams };
+  return { backend: info.backend, fusedUpdates: hasFusedUpdates(info.backend), ema, sam, restore, adam: adamParams, sgd: sgdParams };
 }
 
 interface ErrorScopeDevice {

@@ -2,7 +2,7 @@
  * Custom kernels for the TTA hot paths, registered on import: a lazily differentiated padded
  * convolution (all backends), fused training BatchNorm (WebAssembly SIMD on the wasm heap, JS
  * loops on cpu memory, WGSL on webgpu), softmax entropy (JS loops on wasm / cpu, WGSL) and
- * fused parameter updates (EMA, SAM, stochastic restore, Adam).
+ * fused parameter updates (EMA, SAM, stochastic restore, Adam, SGD).
  * Which backends use the fused ops by default: see hasFusedBatchNorm / hasFusedEntropy.
  */
 import './webgpu.ts';
@@ -12,4 +12,5 @@ export { batchNormTrain, channelAffine, hasFusedBatchNorm, useFusedBatchNorm } f
 export { useSimdBatchNorm } from './batch-norm-simd.ts';
 export { softmaxEntropyFused, hasFusedEntropy, useFusedEntropy } from './entropy.ts';
 export { adamUpdateFused, type AdamUpdateAttrs } from './adam.ts';
+export { sgdUpdateFused, type SgdUpdateAttrs } from './sgd.ts';
 export { emaUpdateFused, samPerturbFused, stochasticRestoreFused, hashUniform, hasFusedUpdates, useFusedUpdates } from './multi-tensor.ts';

@@ -13,6 +13,7 @@ import { BN_FORWARD, BN_GRAD_INPUT, BN_GRAD_PARAMS, CHANNEL_AFFINE, useFusedBatc
 import { ENTROPY_FORWARD, ENTROPY_GRAD, useFusedEntropy } from './entropy.ts';
 import { AXPY, EMA_UPDATE, STOCHASTIC_RESTORE, hash32, useFusedUpdates } from './multi-tensor.ts';
 import { ADAM_UPDATE, type AdamUpdateAttrs } from './adam.ts';
+import { SGD_UPDATE, type SgdUpdateAttrs } from './sgd.ts';
 
 type Uniform = { type: 'int32' | 'float32'; data: number[] };
 interface WebGPUBackendLike {
@@ -305,9 +306,10 @@ tf.registerKernel({
   },
 });
 
-// Adam (adam.ts) as three elementwise programs: first moment, second moment, parameter.
-// wd = 0 skips the decay term (as the stock path does: 0 * inf would be NaN).
-const ADAM_GRAD = 'select(g[index], g[index] + p[index] * uniforms.wd, uniforms.wd != 0.0)';
+// Adam (adam.ts) as three elementwise programs: first moment, second moment, parameter;
+// SGD (sgd.ts) as one or two: momentum buffer, parameter. wd = 0 skips the decay term (as the
+// stock path does: 0 * inf would be NaN).
+const DECAYED_GRAD = 'select(g[index], g[index] + p[index] * uniforms.wd, uniforms.wd != 0.0)';
 tf.registerKernel({
   kernelName: ADAM_UPDATE,
   backendName: 'webgpu',
@@ -316,13 +318,38 @@ tf.registerKernel({
     const a = attrs as unknown as AdamUpdateAttrs;
     const { p, g, m, v } = inputs as Record<string, tf.TensorInfo>;
     const shape = [...p!.shape];
-    const moment = (key: string, body: string) => elementwise(key, ['p', 'g', 'x'], shape, 'wd : f32, beta : f32, oneMinusBeta : f32,', `let gw = ${ADAM_GRAD};\n${body}`);
+    const moment = (key: string, body: string) => elementwise(key, ['p', 'g', 'x'], shape, 'wd : f32, beta : f32, oneMinusBeta : f32,', `let gw = ${DECAYED_GRAD};\n${body}`);
     const decayed = (beta: number) => [{ type: 'float32' as const, data: [a.weightDecay] }, { type: 'float32' as const, data: [beta] }, { type: 'float32' as const, data: [1 - beta] }];
     const mNew = b.runWebGPUProgram(moment('webttaAdamM', 'setOutputAtIndex(index, x[index] * uniforms.beta + gw * uniforms.oneMinusBeta);'), [p!, g!, m!], 'float32', decayed(a.beta1));
     const vNew = b.runWebGPUProgram(moment('webttaAdamV', 'setOutputAtIndex(index, x[index] * uniforms.beta + (gw * gw) * uniforms.oneMinusBeta);'), [p!, g!, v!], 'float32', decayed(a.beta2));
     const param = elementwise('webttaAdamP', ['p', 'm', 'v'], shape, 'stepSize : f32, bc2Sqrt : f32, eps : f32,', 'setOutputAtIndex(index, p[index] - (m[index] / (sqrt(v[index]) / uniforms.bc2Sqrt + uniforms.eps)) * uniforms.stepSize);');
     const pNew = b.runWebGPUProgram(param, [p!, mNew, vNew], 'float32', [{ type: 'float32', data: [a.stepSize] }, { type: 'float32', data: [a.bc2Sqrt] }, { type: 'float32', data: [a.eps] }]);
     return [pNew, mNew, vNew];
+  },
+});
+
+tf.registerKernel({
+  kernelName: SGD_UPDATE,
+  backendName: 'webgpu',
+  kernelFunc: ({ inputs, backend, attrs }) => {
+    const b = backend as unknown as WebGPUBackendLike;
+    const a = attrs as unknown as SgdUpdateAttrs;
+    const { p, g, buf } = inputs as Record<string, tf.TensorInfo>;
+    const shape = [...p!.shape];
+    const f32 = (x: number) => ({ type: 'float32' as const, data: [x] });
+    if (a.momentum === 0) {
+      const plain = elementwise('webttaSgdP', ['p', 'g'], shape, 'wd : f32, lr : f32,', `setOutputAtIndex(index, p[index] - ${DECAYED_GRAD} * uniforms.lr);`);
+      return [b.runWebGPUProgram(plain, [p!, g!], 'float32', [f32(a.weightDecay), f32(a.lr)])];
+    }
+    const bufProgram = elementwise('webttaSgdBuf', ['p', 'g', 'b'], shape, 'wd : f32, mom : f32, oneMinusDamp : f32, first : i32,',
+      `let d = ${DECAYED_GRAD};
+       setOutputAtIndex(index, select(b[index] * uniforms.mom + d * uniforms.oneMinusDamp, d, uniforms.first != 0));`);
+    const bufNew = b.runWebGPUProgram(bufProgram, [p!, g!, buf!], 'float32', [f32(a.weightDecay), f32(a.momentum), f32(1 - a.dampening), { type: 'int32', data: [a.first ? 1 : 0] }]);
+    const paramProgram = elementwise('webttaSgdMomP', ['p', 'g', 'b'], shape, 'wd : f32, mom : f32, lr : f32, nesterov : i32,',
+      `let d = select(b[index], ${DECAYED_GRAD} + b[index] * uniforms.mom, uniforms.nesterov != 0);
+       setOutputAtIndex(index, p[index] - d * uniforms.lr);`);
+    const pNew = b.runWebGPUProgram(paramProgram, [p!, g!, bufNew], 'float32', [f32(a.weightDecay), f32(a.momentum), f32(a.lr), { type: 'int32', data: [a.nesterov ? 1 : 0] }]);
+    return [pNew, bufNew];
   },
 });
 

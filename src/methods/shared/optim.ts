@@ -3,7 +3,7 @@
  * update order and formulas (PyTorch 1.13, single-tensor path) so runs match the official code.
  */
 import * as tf from '@tensorflow/tfjs';
-import { adamUpdateFused, hasFusedUpdates } from '../../kernels/index.ts';
+import { adamUpdateFused, hasFusedUpdates, sgdUpdateFused } from '../../kernels/index.ts';
 
 export interface SgdOptions {
   lr: number;
@@ -83,8 +83,15 @@ export class Sgd implements Optimizer {
 
   step(grads: readonly tf.Tensor[]): void {
     checkGrads('sgd', this.vars, grads);
+    const fused = hasFusedUpdates(tf.getBackend());
     tf.tidy(() => {
       this.vars.forEach((p, i) => {
+        if (fused) {
+          // One kernel, bit-identical to the ops below on wasm/cpu (kernels/sgd.ts).
+          const buf = sgdUpdateFused(p, grads[i]!, this.momentumBuffers[i] ?? null, { lr: this.lr, momentum: this.momentum, dampening: this.dampening, nesterov: this.nesterov, weightDecay: this.weightDecay });
+          if (buf) replaceSlot(this.momentumBuffers, i, buf);
+          return;
+        }
         let d: tf.Tensor = grads[i]!;
         if (this.weightDecay !== 0) d = tf.add(d, tf.mul(p, this.weightDecay));
         if (this.momentum !== 0) {
