@@ -13,6 +13,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { HOST_BACKENDS, checkFloat, hostAccess } from './host.ts';
+import { checkShapesLike } from './multi-tensor.ts';
 
 export const ADAM_UPDATE = 'WebttaAdamUpdate';
 
@@ -58,9 +59,7 @@ for (const backendName of HOST_BACKENDS) {
 
 /** One Adam step of `p` (assigned in place); returns the new first and second moments. */
 export function adamUpdateFused(p: tf.Variable, g: tf.Tensor, m: tf.Tensor, v: tf.Tensor, attrs: AdamUpdateAttrs): { m: tf.Tensor; v: tf.Tensor } {
-  for (const [name, t] of [['gradient', g], ['first moment', m], ['second moment', v]] as const) {
-    if (!tf.util.arraysEqual(t.shape, p.shape)) throw new Error(`${ADAM_UPDATE}: ${name} has shape [${t.shape}], the parameter ${p.name} [${p.shape}]`);
-  }
+  checkShapesLike(ADAM_UPDATE, p, [['gradient', g], ['first moment', m], ['second moment', v]]);
   const [pNew, mNew, vNew] = tf.engine().runKernel(ADAM_UPDATE, { p, g, m, v }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
   p.assign(pNew!);
   pNew!.dispose();

@@ -91,6 +91,13 @@ function checkPairs(op: string, a: readonly tf.Tensor[], b: readonly tf.Tensor[]
   });
 }
 
+/** A fused optimiser update's inputs (gradient, slots) must have the parameter's shape; absent slots are skipped. */
+export function checkShapesLike(op: string, p: tf.Variable, parts: readonly (readonly [string, tf.Tensor | null])[]): void {
+  for (const [name, t] of parts) {
+    if (t && !tf.util.arraysEqual(t.shape, p.shape)) throw new Error(`${op}: ${name} has shape [${t.shape}], the parameter ${p.name} [${p.shape}]`);
+  }
+}
+
 function named(prefixA: string, a: readonly tf.Tensor[], prefixB: string, b: readonly tf.Tensor[]): tf.NamedTensorMap {
   const map: tf.NamedTensorMap = {};
   a.forEach((t, i) => {

@@ -10,6 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { HOST_BACKENDS, checkFloat, hostAccess } from './host.ts';
+import { checkShapesLike } from './multi-tensor.ts';
 
 export const SGD_UPDATE = 'WebttaSgdUpdate';
 
@@ -56,9 +57,7 @@ for (const backendName of HOST_BACKENDS) {
 
 /** One SGD step of `p` (assigned in place); returns the new momentum buffer (null without momentum). */
 export function sgdUpdateFused(p: tf.Variable, g: tf.Tensor, buf: tf.Tensor | null, attrs: Omit<SgdUpdateAttrs, 'first'>): tf.Tensor | null {
-  for (const [name, t] of [['gradient', g], ['momentum buffer', buf]] as const) {
-    if (t && !tf.util.arraysEqual(t.shape, p.shape)) throw new Error(`${SGD_UPDATE}: ${name} has shape [${t.shape}], the parameter ${p.name} [${p.shape}]`);
-  }
+  checkShapesLike(SGD_UPDATE, p, [['gradient', g], ['momentum buffer', buf]]);
   const outs = tf.engine().runKernel(SGD_UPDATE, { p, g, buf: buf ?? g }, { ...attrs, first: !buf } as unknown as tf.NamedAttrMap) as tf.Tensor[];
   p.assign(outs[0]!);
   outs[0]!.dispose();

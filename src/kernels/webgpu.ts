@@ -16,6 +16,8 @@ import { ADAM_UPDATE, type AdamUpdateAttrs } from './adam.ts';
 import { SGD_UPDATE, type SgdUpdateAttrs } from './sgd.ts';
 
 type Uniform = { type: 'int32' | 'float32'; data: number[] };
+const f32 = (x: number): Uniform => ({ type: 'float32', data: [x] });
+const i32 = (x: number): Uniform => ({ type: 'int32', data: [x] });
 interface WebGPUBackendLike {
   runWebGPUProgram(program: WebGPUProgram, inputs: tf.TensorInfo[], dtype: 'float32', uniforms?: Uniform[]): tf.TensorInfo;
 }
@@ -319,11 +321,11 @@ tf.registerKernel({
     const { p, g, m, v } = inputs as Record<string, tf.TensorInfo>;
     const shape = [...p!.shape];
     const moment = (key: string, body: string) => elementwise(key, ['p', 'g', 'x'], shape, 'wd : f32, beta : f32, oneMinusBeta : f32,', `let gw = ${DECAYED_GRAD};\n${body}`);
-    const decayed = (beta: number) => [{ type: 'float32' as const, data: [a.weightDecay] }, { type: 'float32' as const, data: [beta] }, { type: 'float32' as const, data: [1 - beta] }];
+    const decayed = (beta: number) => [f32(a.weightDecay), f32(beta), f32(1 - beta)];
     const mNew = b.runWebGPUProgram(moment('webttaAdamM', 'setOutputAtIndex(index, x[index] * uniforms.beta + gw * uniforms.oneMinusBeta);'), [p!, g!, m!], 'float32', decayed(a.beta1));
     const vNew = b.runWebGPUProgram(moment('webttaAdamV', 'setOutputAtIndex(index, x[index] * uniforms.beta + (gw * gw) * uniforms.oneMinusBeta);'), [p!, g!, v!], 'float32', decayed(a.beta2));
     const param = elementwise('webttaAdamP', ['p', 'm', 'v'], shape, 'stepSize : f32, bc2Sqrt : f32, eps : f32,', 'setOutputAtIndex(index, p[index] - (m[index] / (sqrt(v[index]) / uniforms.bc2Sqrt + uniforms.eps)) * uniforms.stepSize);');
-    const pNew = b.runWebGPUProgram(param, [p!, mNew, vNew], 'float32', [{ type: 'float32', data: [a.stepSize] }, { type: 'float32', data: [a.bc2Sqrt] }, { type: 'float32', data: [a.eps] }]);
+    const pNew = b.runWebGPUProgram(param, [p!, mNew, vNew], 'float32', [f32(a.stepSize), f32(a.bc2Sqrt), f32(a.eps)]);
     return [pNew, mNew, vNew];
   },
 });
@@ -336,7 +338,6 @@ tf.registerKernel({
     const a = attrs as unknown as SgdUpdateAttrs;
     const { p, g, buf } = inputs as Record<string, tf.TensorInfo>;
     const shape = [...p!.shape];
-    const f32 = (x: number) => ({ type: 'float32' as const, data: [x] });
     if (a.momentum === 0) {
       const plain = elementwise('webttaSgdP', ['p', 'g'], shape, 'wd : f32, lr : f32,', `setOutputAtIndex(index, p[index] - ${DECAYED_GRAD} * uniforms.lr);`);
       return [b.runWebGPUProgram(plain, [p!, g!], 'float32', [f32(a.weightDecay), f32(a.lr)])];
@@ -344,11 +345,11 @@ tf.registerKernel({
     const bufProgram = elementwise('webttaSgdBuf', ['p', 'g', 'b'], shape, 'wd : f32, mom : f32, oneMinusDamp : f32, first : i32,',
       `let d = ${DECAYED_GRAD};
        setOutputAtIndex(index, select(b[index] * uniforms.mom + d * uniforms.oneMinusDamp, d, uniforms.first != 0));`);
-    const bufNew = b.runWebGPUProgram(bufProgram, [p!, g!, buf!], 'float32', [f32(a.weightDecay), f32(a.momentum), f32(1 - a.dampening), { type: 'int32', data: [a.first ? 1 : 0] }]);
+    const bufNew = b.runWebGPUProgram(bufProgram, [p!, g!, buf!], 'float32', [f32(a.weightDecay), f32(a.momentum), f32(1 - a.dampening), i32(a.first ? 1 : 0)]);
     const paramProgram = elementwise('webttaSgdMomP', ['p', 'g', 'b'], shape, 'wd : f32, mom : f32, lr : f32, nesterov : i32,',
       `let d = select(b[index], ${DECAYED_GRAD} + b[index] * uniforms.mom, uniforms.nesterov != 0);
        setOutputAtIndex(index, p[index] - d * uniforms.lr);`);
-    const pNew = b.runWebGPUProgram(paramProgram, [p!, g!, bufNew], 'float32', [f32(a.weightDecay), f32(a.momentum), f32(a.lr), { type: 'int32', data: [a.nesterov ? 1 : 0] }]);
+    const pNew = b.runWebGPUProgram(paramProgram, [p!, g!, bufNew], 'float32', [f32(a.weightDecay), f32(a.momentum), f32(a.lr), i32(a.nesterov ? 1 : 0)]);
     return [pNew, bufNew];
   },
 });
