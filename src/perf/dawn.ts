@@ -47,13 +47,6 @@ export async function initDawnWebgpu(dir: string): Promise<BackendInfo> {
 /** Times the perf steps on tfjs WebGPU over Dawn (see initDawnWebgpu). */
 export async function runDawnWebgpu(dir: string, modelPath: string, config: PagePerfConfig, say: (line: string) => void): Promise<BackendRun> {
   const info = await initDawnWebgpu(dir);
-  const { loadOnnxModel } = await import('../model/index.ts');
-  const { timeCases } = await import('./steps.ts');
-  const model = await loadOnnxModel(new Uint8Array(readFileSync(modelPath)), { name: 'cifar10-resnet26' });
-  try {
-    const { results, skipped } = await timeCases(model, config, say);
-    return { info, results, skipped };
-  } finally {
-    model.dispose();
-  }
+  const { timeModelCases } = await import('./steps.ts');
+  return { info, ...(await timeModelCases(new Uint8Array(readFileSync(modelPath)), 'cifar10-resnet26', config, say)) };
 }

@@ -6,10 +6,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { ortForwardThroughput } from '../bench/ort-baseline.ts';
 import type { ForwardThroughput } from '../bench/types.ts';
-import { loadOnnxModel } from '../model/index.ts';
 import { initBackend, type BackendInfo, type BackendName } from '../runtime/backend.ts';
 import { TFJS_WASM_PATHS } from '../runtime/wasm-paths.ts';
-import { timeCases, type CaseResult, type StepKind } from './steps.ts';
+import { timeModelCases, type CaseResult, type StepKind } from './steps.ts';
 
 export interface PagePerfConfig {
   modelUrl: string;
@@ -57,14 +56,9 @@ window.webttaPerf = {
 
   async runBackend(backend, config) {
     const info = await initBackend(backend, { wasmPaths: TFJS_WASM_PATHS, wasmThreads: config.wasmThreads });
-    const model = await loadOnnxModel(await modelBytes(config.modelUrl), { name: 'cifar10-resnet26' });
-    try {
-      const { results, skipped } = await timeCases(model, config, say);
-      const wasm = backend === 'wasm' ? (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm : undefined;
-      return { info, results, skipped, wasmHeapBytes: wasm?.HEAPU8.buffer.byteLength };
-    } finally {
-      model.dispose();
-    }
+    const { results, skipped } = await timeModelCases(await modelBytes(config.modelUrl), 'cifar10-resnet26', config, say);
+    const wasm = backend === 'wasm' ? (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm : undefined;
+    return { info, results, skipped, wasmHeapBytes: wasm?.HEAPU8.buffer.byteLength };
   },
 
   async runOrt(config) {

@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { softmaxEntropy } from '../methods/shared/entropy.ts';
 import { adam, buildOptimizer } from '../methods/options.ts';
 import { lossAndGrads } from '../methods/shared/tensors.ts';
+import { loadOnnxModel } from '../model/index.ts';
 import type { AdaptableModel } from '../model/types.ts';
 import type { StepKind } from './step-kinds.ts';
 
@@ -174,4 +175,14 @@ export async function timeCases(model: AdaptableModel, config: CasesConfig, say:
     }
   }
   return { results, skipped };
+}
+
+/** Loads an ONNX model, times every case on the active backend (timeCases), and disposes it. */
+export async function timeModelCases(onnx: Uint8Array, name: string, config: CasesConfig, say?: (line: string) => void): Promise<{ results: CaseResult[]; skipped: string[] }> {
+  const model = await loadOnnxModel(onnx, { name });
+  try {
+    return await timeCases(model, config, say);
+  } finally {
+    model.dispose();
+  }
 }
